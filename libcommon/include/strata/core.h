@@ -1,0 +1,75 @@
+/*
+ * The ground every libcommon module and every service stands on: the one error type, memory
+ * helpers that abort on exhaustion (a service out of memory cannot answer sensibly anyway),
+ * clocks, and the ST_STATIC marker that exposes internal functions to unit tests.
+ */
+#ifndef STRATA_CORE_H
+#define STRATA_CORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* `static` in release builds, visible to the unit tests under -DST_TESTING (as curl's UNITTEST). */
+#ifdef ST_TESTING
+#define ST_STATIC
+#else
+#define ST_STATIC static
+#endif
+
+#define ST_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+#if defined(__GNUC__)
+#define ST_PRINTF(fmt_idx, args_idx) __attribute__((format(printf, fmt_idx, args_idx)))
+#else
+#define ST_PRINTF(fmt_idx, args_idx)
+#endif
+
+/* One error type across libcommon. Detail travels in a caller's buffer or is logged once. */
+enum st_err {
+	ST_OK = 0,
+	ST_ERR_INVALID,     /* bad input or configuration */
+	ST_ERR_NOT_FOUND,   /* no such thing */
+	ST_ERR_CONFLICT,    /* exists already, or a state that forbids the change */
+	ST_ERR_TOO_LARGE,   /* over a configured limit */
+	ST_ERR_UNAVAILABLE, /* a dependency is down or unreachable: try again later */
+	ST_ERR_TIMEOUT,     /* a bounded wait ran out */
+	ST_ERR_IO,          /* a system call or peer failed */
+	ST_ERR_AUTH,        /* missing, forged or stale credentials */
+	ST_ERR_INTERNAL,    /* a bug or an unexpected answer from a library */
+};
+
+/* A short constant name for an error ("unavailable"); never NULL. */
+const char *st_err_str(enum st_err err);
+
+/* Allocation that never returns NULL: on exhaustion it logs and aborts. Free with st_free. */
+void *st_malloc(size_t size);
+void *st_calloc(size_t n, size_t size);
+void *st_realloc(void *ptr, size_t size);
+char *st_strdup(const char *s);
+char *st_strndup(const char *s, size_t n);
+void st_free(void *ptr);
+
+/* Formats into a new string the caller owns (st_free). */
+char *st_asprintf(const char *fmt, ...) ST_PRINTF(1, 2);
+
+/* Copies src into dst (always NUL-terminated when cap > 0); returns false if it was cut. */
+bool st_strlcpy(char *dst, const char *src, size_t cap);
+
+/* Milliseconds on a monotonic clock (for timeouts and durations). */
+int64_t st_now_mono_ms(void);
+/* Microseconds on a monotonic clock. */
+int64_t st_now_mono_us(void);
+/* Milliseconds since the Unix epoch, wall clock (for timestamps). */
+int64_t st_now_wall_ms(void);
+
+/* Writes an RFC 3339 UTC time with milliseconds ("2026-01-01T00:00:00.125Z") into buf (>= 25). */
+void st_time_format_rfc3339(int64_t epoch_ms, char *buf, size_t cap);
+
+/* Fills buf (>= 37 bytes) with a random version-4 UUID in its canonical text form. */
+void st_uuid_v4(char *buf, size_t cap);
+
+/* Fills buf with n cryptographically random bytes; aborts if the system cannot supply them. */
+void st_random_bytes(void *buf, size_t n);
+
+#endif

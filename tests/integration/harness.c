@@ -1,0 +1,165 @@
+/*
+ * The integration tests' shared helpers; see harness.h.
+ */
+#define _GNU_SOURCE
+#include "harness.h"
+
+#include <curl/curl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/wait.h>
+
+#include "strata/core.h"
+
+const char *
+it_env(const char *name, const char *def)
+{
+	const char *v = getenv(name);
+	return (v != NULL && v[0] != '\0') ? v : def;
+}
+
+static const struct {
+	const char *name;
+	int port;
+} default_ports[] = {
+	{ "gateway", 8080 },    { "auth", 8081 },      { "ingest", 8082 }, { "statistics", 8083 },
+	{ "alerting", 8084 },   { "scheduler", 8085 }, { "storage", 8086 },
+};
+
+const char *
+it_service_url(const char *service)
+{
+	static _Thread_local char url[256];
+	char var[64];
+	int port = 0;
+
+	snprintf(var, sizeof(var), "STRATA_%s_URL", service);
+	for (char *p = var; *p != '\0'; p++)
+		if (*p >= 'a' && *p <= 'z')
+			*p = (char)(*p - 'a' + 'A');
+	if (getenv(var) != NULL && getenv(var)[0] != '\0')
+		return getenv(var);
+	for (size_t i = 0; i < ST_ARRAY_LEN(default_ports); i++)
+		if (strcmp(default_ports[i].name, service) == 0)
+			port = default_ports[i].port;
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
+	return url;
+}
+
+const char *
+it_nginx_url(void)
+{
+	return it_env("STRATA_NGINX_URL", "http://127.0.0.1:8000");
+}
+
+struct buf {
+	char *data;
+	size_t len;
+};
+
+static size_t
+collect(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	struct buf *b = userdata;
+	size_t n = size * nmemb;
+
+	b->data = st_realloc(b->data, b->len + n + 1);
+	memcpy(b->data + b->len, ptr, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+	return n;
+}
+
+long
+it_http(const char *method, const char *url, const char *const *headers, const char *body,
+	struct it_resp *resp)
+{
+	CURL *curl = curl_easy_init();
+	struct curl_slist *list = NULL;
+	struct buf b = { NULL, 0 }, h = { NULL, 0 };
+
+	memset(resp, 0, sizeof(*resp));
+	if (curl == NULL)
+		return 0;
+	for (size_t i = 0; headers != NULL && headers[i] != NULL; i++)
+		list = curl_slist_append(list, headers[i]);
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+	if (strcmp(method, "HEAD") == 0)
+		curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, collect);
+	curl_easy_setopt(curl, CURLOPT_HEADERDATA, &h);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 15000L);
+	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L); /* the local self-signed certificate */
+	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
+	if (body != NULL) {
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+	}
+	if (curl_easy_perform(curl) == CURLE_OK)
+		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &resp->status);
+	curl_slist_free_all(list);
+	curl_easy_cleanup(curl);
+	resp->body = b.data ? b.data : st_strdup("");
+	resp->len = b.len;
+	resp->headers = h.data ? h.data : st_strdup("");
+	return resp->status;
+}
+
+int
+it_resp_header(const struct it_resp *resp, const char *name, char *buf, size_t cap)
+{
+	size_t nlen = strlen(name);
+	const char *line = resp->headers;
+
+	while (line != NULL && *line != '\0') {
+		const char *end = strstr(line, "\r\n");
+		size_t llen = end ? (size_t)(end - line) : strlen(line);
+
+		if (llen > nlen && strncasecmp(line, name, nlen) == 0 && line[nlen] == ':') {
+			const char *v = line + nlen + 1;
+			size_t vlen;
+
+			while (*v == ' ')
+				v++;
+			vlen = llen - (size_t)(v - line);
+			if (vlen >= cap)
+				vlen = cap - 1;
+			memcpy(buf, v, vlen);
+			buf[vlen] = '\0';
+			return 1;
+		}
+		line = end ? end + 2 : NULL;
+	}
+	return 0;
+}
+
+void
+it_resp_cleanup(struct it_resp *resp)
+{
+	st_free(resp->body);
+	st_free(resp->headers);
+	memset(resp, 0, sizeof(*resp));
+}
+
+int
+it_sh(const char *fmt, ...)
+{
+	char cmd[2048];
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	rc = system(cmd);
+	if (rc == -1 || !WIFEXITED(rc))
+		return -1;
+	return WEXITSTATUS(rc);
+}

@@ -1,0 +1,42 @@
+/*
+ * What every integration suite shares: where the running suite is (from the environment that
+ * compose/local/test.sh exports), a small libcurl HTTP helper, and a way to run the project's
+ * own scripts (to restart PostgreSQL or Redis in the middle of a test).
+ */
+#ifndef STRATA_TEST_HARNESS_H
+#define STRATA_TEST_HARNESS_H
+
+#include <stddef.h>
+
+/* The value of an environment variable, or def when unset or empty. Borrowed. */
+const char *it_env(const char *name, const char *def);
+
+/* The base URL of a service ("http://127.0.0.1:8081"), from STRATA_<NAME>_URL or the default port. */
+const char *it_service_url(const char *service);
+
+/* nginx's HTTP base URL (STRATA_NGINX_URL, default http://127.0.0.1:8000). */
+const char *it_nginx_url(void);
+
+struct it_resp {
+	long status;   /* 0 when the request could not be sent */
+	char *body;    /* NUL-terminated; owned, freed by it_resp_cleanup */
+	size_t len;
+	char *headers; /* the raw response header block, NUL-terminated; owned */
+};
+
+/*
+ * Sends one request. headers is a NULL-terminated array of "Name: value" lines (may be NULL);
+ * body may be NULL. Fills resp; returns resp->status. Never follows redirects.
+ */
+long it_http(const char *method, const char *url, const char *const *headers, const char *body,
+	     struct it_resp *resp);
+
+/* Borrowed view of one response header's value copied into buf; false when absent. */
+int it_resp_header(const struct it_resp *resp, const char *name, char *buf, size_t cap);
+
+void it_resp_cleanup(struct it_resp *resp);
+
+/* Runs a shell command from the repository root; returns its exit status (or -1). */
+int it_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif
