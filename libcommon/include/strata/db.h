@@ -1,0 +1,88 @@
+/*
+ * A bounded pool of PostgreSQL connections on libpq. Checkout waits at most a timeout; a
+ * connection that the server dropped (a restart, an idle kill) is noticed at checkout without
+ * sending anything and reconnected transparently, so a pooled query survives a server restart.
+ * Queries are parameterized only: there is no entry point that splices values into SQL.
+ * Thread-safe: any thread may check out; one connection serves one thread at a time.
+ */
+#ifndef STRATA_DB_H
+#define STRATA_DB_H
+
+#include "strata/core.h"
+
+struct pg_conn;
+
+struct st_db_conf {
+	const char *url;          /* libpq connection URI or key=value string; required */
+	const char *schema;       /* search_path for every connection (the service's schema), or NULL */
+	const char *application;  /* application_name, e.g. "strata-ingest" */
+	int size;                 /* maximum connections, >= 1 */
+	int checkout_timeout_ms;  /* how long st_db_acquire waits for a free connection */
+	int connect_timeout_ms;   /* per connection attempt */
+	int statement_timeout_ms; /* server-side statement_timeout, 0 for none */
+};
+
+struct st_db_pool;
+struct st_db_conn;
+struct st_db_result;
+
+/* Creates the pool and opens one connection to prove the settings. ST_ERR_UNAVAILABLE when
+ * the server cannot be reached (the pool is still created then and connects lazily later, so
+ * that a service can start before its database); ST_ERR_INVALID for bad settings (*out NULL). */
+enum st_err st_db_pool_create(const struct st_db_conf *conf, struct st_db_pool **out);
+/* Closes every connection. Accepts NULL. All connections must have been released. */
+void st_db_pool_destroy(struct st_db_pool *pool);
+
+/* Checks out a healthy connection, reconnecting a dead one. ST_ERR_TIMEOUT when none became
+ * free in time, ST_ERR_UNAVAILABLE when the server cannot be reached. Release it always. */
+enum st_err st_db_acquire(struct st_db_pool *pool, struct st_db_conn **out);
+/* Returns a connection to the pool. A connection left inside a transaction is rolled back. */
+void st_db_release(struct st_db_pool *pool, struct st_db_conn *conn);
+
+/*
+ * Runs one parameterized statement ($1..$n, text parameters; a NULL entry is SQL NULL). *out
+ * (may be NULL when the caller wants no rows) receives the result, which the caller frees with
+ * st_db_result_free. Errors: ST_ERR_CONFLICT for a unique or exclusion violation, ST_ERR_INVALID
+ * for other data errors (class 22, 23), ST_ERR_UNAVAILABLE when the connection was lost,
+ * ST_ERR_TIMEOUT for a statement timeout, ST_ERR_INTERNAL otherwise. The server's message is
+ * copied into err (may be NULL) and is never logged here.
+ */
+enum st_err st_db_query(struct st_db_conn *conn, const char *sql, int nparams,
+			const char *const *params, struct st_db_result **out, char *err,
+			size_t errcap);
+
+/* Acquire, st_db_query, release: for a single statement outside a transaction. */
+enum st_err st_db_pool_query(struct st_db_pool *pool, const char *sql, int nparams,
+			     const char *const *params, struct st_db_result **out, char *err,
+			     size_t errcap);
+
+/* BEGIN, COMMIT and ROLLBACK on a checked-out connection. */
+enum st_err st_db_begin(struct st_db_conn *conn);
+enum st_err st_db_commit(struct st_db_conn *conn);
+enum st_err st_db_rollback(struct st_db_conn *conn);
+
+/* Runs SELECT 1 on a pooled connection within the checkout timeout: for /readyz. */
+enum st_err st_db_ping(struct st_db_pool *pool);
+
+/* The libpq handle, for COPY and other protocol-level work. Borrowed while checked out. */
+struct pg_conn *st_db_conn_pg(struct st_db_conn *conn);
+
+/* Rows and columns of a result, and affected rows of a command (INSERT/UPDATE/DELETE). */
+int st_db_rows(const struct st_db_result *res);
+int st_db_cols(const struct st_db_result *res);
+long long st_db_affected(const struct st_db_result *res);
+/* Borrowed: valid until st_db_result_free(res). "" for SQL NULL, never NULL. */
+const char *st_db_get(const struct st_db_result *res, int row, int col);
+bool st_db_is_null(const struct st_db_result *res, int row, int col);
+void st_db_result_free(struct st_db_result *res);
+
+/* Pool figures for /metrics: connections open, checked out, and waits that timed out. */
+struct st_db_stats {
+	int open;
+	int busy;
+	uint64_t checkout_timeouts;
+	uint64_t reconnects;
+};
+void st_db_pool_stats(struct st_db_pool *pool, struct st_db_stats *out);
+
+#endif
