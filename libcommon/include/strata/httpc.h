@@ -1,0 +1,64 @@
+/*
+ * The HTTP client on libcurl that services use to call each other (and, later, the
+ * scheduler's external targets): one easy handle per thread, so connections are kept alive and
+ * reused without locks; connect and total timeouts; bounded retries with exponential back-off
+ * and jitter for idempotent methods only; the request id sent as X-Request-Id.
+ */
+#ifndef STRATA_HTTPC_H
+#define STRATA_HTTPC_H
+
+#include "strata/core.h"
+
+struct st_httpc_conf {
+	int connect_timeout_ms; /* per attempt */
+	int timeout_ms;         /* whole transfer per attempt, unless a request says otherwise */
+	int retries;            /* extra attempts for idempotent requests, 0..5 */
+	int backoff_ms;         /* first back-off; doubles each retry */
+	size_t max_response;    /* bodies larger than this fail with ST_ERR_TOO_LARGE */
+};
+
+struct st_httpc;
+
+enum st_err st_httpc_create(const struct st_httpc_conf *conf, struct st_httpc **out);
+/* Frees the client and every thread's handle. No call may be in progress. Accepts NULL. */
+void st_httpc_destroy(struct st_httpc *c);
+
+struct st_httpc_req {
+	const char *method;          /* "GET", "POST", ... */
+	const char *url;
+	const char *const *headers;  /* NULL-terminated "Name: value" lines, or NULL */
+	const void *body;            /* may be NULL */
+	size_t body_len;
+	int timeout_ms;              /* 0: the client's default */
+	const char *request_id;      /* NULL: this thread's log request id */
+};
+
+struct st_httpc_resp {
+	long status;
+	char *body; /* NUL-terminated; owned until st_httpc_resp_cleanup or st_httpc_take_body */
+	size_t len;
+	char content_type[128];
+	int retry_after_s; /* from Retry-After when given in seconds, else -1 */
+	int attempts;
+};
+
+/*
+ * Performs the request, retrying idempotent methods (GET, HEAD, PUT, DELETE, OPTIONS) after
+ * connection failures and 502/503/504 answers. ST_OK whenever an HTTP answer arrived, whatever
+ * its status; ST_ERR_TIMEOUT when the time ran out; ST_ERR_UNAVAILABLE when the peer could not
+ * be reached; ST_ERR_TOO_LARGE over max_response. Always initializes resp: clean it up.
+ */
+enum st_err st_httpc_do(struct st_httpc *c, const struct st_httpc_req *req,
+			struct st_httpc_resp *resp);
+
+/* Returns the body, NUL-terminated. The caller owns it: st_free() it. */
+char *st_httpc_take_body(struct st_httpc_resp *resp, size_t *len);
+void st_httpc_resp_cleanup(struct st_httpc_resp *resp);
+
+/* True for methods that may be retried safely. */
+bool st_httpc_idempotent(const char *method);
+/* The back-off before retry number attempt (1-based): base * 2^(attempt-1), +-25% jitter,
+ * at most 10 s. jitter01 in [0, 1) is supplied by the caller so this stays testable. */
+int st_httpc_backoff_ms(int base_ms, int attempt, double jitter01);
+
+#endif

@@ -1,0 +1,59 @@
+/*
+ * What http_server.c (the CivetWeb glue and dispatch) and http_req.c (request accessors and
+ * replies) share: the server and the per-request state.
+ */
+#ifndef STRATA_HTTP_INT_H
+#define STRATA_HTTP_INT_H
+
+#include <stdatomic.h>
+
+#include "strata/http.h"
+#include "strata/metrics.h"
+
+struct mg_context;
+struct mg_connection;
+struct mg_request_info;
+
+/* Per-route metric handles: the latency histogram, and request counters by status, created
+ * on first use and then read without a lock. */
+struct route_stats {
+	struct st_histogram *latency;
+	_Atomic(struct st_metric *) by_status[600];
+	char labels[256];
+};
+
+struct st_http_server {
+	struct st_http_conf conf;
+	struct mg_context *mg;
+	struct route_stats *stats; /* nroutes + ROUTE_EXTRA */
+	atomic_bool draining;
+};
+
+/* Pseudo-routes after the real ones, for metrics. */
+enum { ROUTE_HEALTHZ, ROUTE_READYZ, ROUTE_METRICS, ROUTE_UNMATCHED, ROUTE_EXTRA };
+
+struct st_req {
+	struct st_http_server *srv;
+	struct mg_connection *conn;
+	const struct mg_request_info *ri;
+	const char *path;
+	struct st_http_params params;
+	char request_id[80];
+	struct st_principal principal;
+	bool has_principal;
+	char *body;
+	size_t body_len;
+	bool body_read;
+	char headers[1024]; /* extra response headers, "Name: value\r\n" each */
+	size_t headers_len;
+	bool headers_cut;
+	int status;
+	size_t bytes_out;
+	bool replied;
+	bool streaming;
+};
+
+/* Releases what a request holds (params, body). */
+void http_req_cleanup(struct st_req *req);
+
+#endif

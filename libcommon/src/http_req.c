@@ -1,0 +1,365 @@
+/*
+ * The request as handlers see it (parameters, query, headers, body) and every way to answer
+ * it. A small answer goes out in one write: headers and body in two writes meet Nagle's
+ * algorithm and the peer's delayed ACK and stall for 40 ms (see PERFORMANCE.md).
+ */
+#include "http_int.h"
+
+#include <civetweb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "strata/log.h"
+
+#define ONE_WRITE_MAX (64 * 1024)
+
+const char *
+st_http_method(const struct st_req *req)
+{
+	return req->ri->request_method;
+}
+
+const char *
+st_http_path(const struct st_req *req)
+{
+	return req->path;
+}
+
+const char *
+st_http_param(const struct st_req *req, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (size_t i = 0; i < req->params.n; i++)
+		if (req->params.name_lens[i] == n && memcmp(req->params.names[i], name, n) == 0)
+			return req->params.values[i];
+	return NULL;
+}
+
+bool
+st_http_query(const struct st_req *req, const char *name, char *buf, size_t cap)
+{
+	const char *qs = req->ri->query_string;
+
+	if (qs == NULL)
+		return false;
+	return mg_get_var2(qs, strlen(qs), name, buf, cap, 0) >= 0;
+}
+
+const char *
+st_http_header(const struct st_req *req, const char *name)
+{
+	return mg_get_header(req->conn, name);
+}
+
+const char *
+st_http_request_id(const struct st_req *req)
+{
+	return req->request_id;
+}
+
+const struct st_principal *
+st_http_principal(const struct st_req *req)
+{
+	return req->has_principal ? &req->principal : NULL;
+}
+
+const char *
+st_http_remote_addr(const struct st_req *req)
+{
+	return req->ri->remote_addr;
+}
+
+struct mg_connection *
+st_http_conn(struct st_req *req)
+{
+	return req->conn;
+}
+
+enum st_err
+st_http_body(struct st_req *req, const char **body, size_t *len)
+{
+	long long declared = req->ri->content_length;
+	size_t max = req->srv->conf.body_max, cap, n = 0;
+
+	if (req->body_read) {
+		*body = req->body;
+		*len = req->body_len;
+		return ST_OK;
+	}
+	if (declared > (long long)max) {
+		/* Not worth reading: ask CivetWeb to close rather than drain it. */
+		mg_disable_keep_alive(req->conn);
+		return ST_ERR_TOO_LARGE;
+	}
+	cap = declared >= 0 ? (size_t)declared : 8192;
+	req->body = st_malloc(cap + 1);
+	for (;;) {
+		int got;
+
+		if (n == cap) {
+			if (declared >= 0)
+				break;
+			if (cap >= max + 1) {
+				mg_disable_keep_alive(req->conn);
+				return ST_ERR_TOO_LARGE;
+			}
+			cap = cap * 2 > max + 1 ? max + 1 : cap * 2;
+			req->body = st_realloc(req->body, cap + 1);
+		}
+		got = mg_read(req->conn, req->body + n, cap - n);
+		if (got < 0)
+			return ST_ERR_IO;
+		if (got == 0)
+			break;
+		n += (size_t)got;
+	}
+	if (declared >= 0 && n < (size_t)declared)
+		return ST_ERR_IO; /* the client went away in the middle of its body */
+	if (n > max) {
+		mg_disable_keep_alive(req->conn);
+		return ST_ERR_TOO_LARGE;
+	}
+	req->body[n] = '\0';
+	req->body_len = n;
+	req->body_read = true;
+	*body = req->body;
+	*len = n;
+	return ST_OK;
+}
+
+/* True when the Content-Type's media type is JSON (application/json or +json). */
+static bool
+is_json_type(const char *ctype)
+{
+	size_t len;
+
+	if (ctype == NULL)
+		return false;
+	len = strcspn(ctype, "; ");
+	return (len == 16 && strncasecmp(ctype, "application/json", 16) == 0) ||
+	       (len > 5 && strncasecmp(ctype + len - 5, "+json", 5) == 0);
+}
+
+int
+st_http_body_json(struct st_req *req, cJSON **out)
+{
+	const char *body;
+	size_t len;
+	char err[128];
+	enum st_err rc;
+
+	*out = NULL;
+	if (!is_json_type(st_http_header(req, "Content-Type")))
+		return st_http_reply_problem(req, 415, "the body must be application/json");
+	rc = st_http_body(req, &body, &len);
+	if (rc == ST_ERR_TOO_LARGE)
+		return st_http_reply_problem(req, 413, "the body is larger than %zu bytes",
+					     req->srv->conf.body_max);
+	if (rc != ST_OK)
+		return st_http_reply_problem(req, 400, "the body could not be read");
+	*out = st_json_parse(body, len, err, sizeof(err));
+	if (*out == NULL)
+		return st_http_reply_problem(req, 400, "%s", err);
+	return 0;
+}
+
+void
+st_http_add_header(struct st_req *req, const char *name, const char *value)
+{
+	size_t room = sizeof(req->headers) - req->headers_len;
+	int n;
+
+	/* Refuse CR and LF so that no value can split the response. */
+	if (strpbrk(name, "\r\n:") != NULL || strpbrk(value, "\r\n") != NULL)
+		return;
+	n = snprintf(req->headers + req->headers_len, room, "%s: %s\r\n", name, value);
+	if (n < 0 || (size_t)n >= room) {
+		req->headers[req->headers_len] = '\0';
+		req->headers_cut = true;
+		return;
+	}
+	req->headers_len += (size_t)n;
+}
+
+/* Writes the status line and headers into buf; returns the length or 0 if it did not fit. */
+static size_t
+format_head(struct st_req *req, int status, const char *ctype, const char *framing, char *buf,
+	    size_t cap)
+{
+	bool closing = atomic_load(&req->srv->draining);
+	int n;
+
+	if (req->headers_cut)
+		st_log(ST_LOG_WARN, "http", "extra response headers cut status=%d", status);
+	n = snprintf(buf, cap,
+		     "HTTP/1.1 %d %s\r\n%s%s%s%sX-Request-Id: %s\r\n%s%.*s\r\n", status,
+		     st_http_reason(status), ctype ? "Content-Type: " : "", ctype ? ctype : "",
+		     ctype ? "\r\n" : "", framing, req->request_id,
+		     closing ? "Connection: close\r\n" : "", (int)req->headers_len, req->headers);
+	if (n < 0 || (size_t)n >= cap)
+		return 0;
+	return (size_t)n;
+}
+
+static bool
+write_all(struct st_req *req, const void *data, size_t len)
+{
+	if (len == 0)
+		return true;
+	return mg_write(req->conn, data, len) == (int)len;
+}
+
+int
+st_http_reply(struct st_req *req, int status, const char *content_type, const void *body,
+	      size_t len)
+{
+	char framing[64];
+	char head[2048];
+	size_t hlen;
+	bool head_only = strcmp(req->ri->request_method, "HEAD") == 0;
+
+	if (req->replied) {
+		st_log(ST_LOG_ERROR, "http", "a handler answered twice status=%d", status);
+		return req->status;
+	}
+	req->replied = true;
+	req->status = status;
+	if (atomic_load(&req->srv->draining))
+		mg_disable_keep_alive(req->conn);
+	snprintf(framing, sizeof(framing), "Content-Length: %zu\r\n", body ? len : 0);
+	hlen = format_head(req, status, body ? content_type : NULL, framing, head, sizeof(head));
+	if (hlen == 0) {
+		st_log(ST_LOG_ERROR, "http", "response head too large status=%d", status);
+		return status;
+	}
+	if (body == NULL || len == 0 || head_only) {
+		write_all(req, head, hlen);
+	} else if (hlen + len <= ONE_WRITE_MAX) {
+		char *one = st_malloc(hlen + len);
+
+		memcpy(one, head, hlen);
+		memcpy(one + hlen, body, len);
+		write_all(req, one, hlen + len);
+		st_free(one);
+	} else {
+		if (write_all(req, head, hlen))
+			write_all(req, body, len);
+	}
+	req->bytes_out = head_only ? 0 : len;
+	return status;
+}
+
+int
+st_http_reply_json(struct st_req *req, int status, const cJSON *body)
+{
+	size_t len;
+	char *text = st_json_print(body, &len);
+
+	st_http_reply(req, status, "application/json", text, len);
+	st_free(text);
+	return status;
+}
+
+int
+st_http_reply_created(struct st_req *req, const char *location, const cJSON *body)
+{
+	st_http_add_header(req, "Location", location);
+	return st_http_reply_json(req, 201, body);
+}
+
+int
+st_http_reply_no_content(struct st_req *req)
+{
+	return st_http_reply(req, 204, NULL, NULL, 0);
+}
+
+static int
+reply_problem(struct st_req *req, int status, const char *detail,
+	      const struct st_json_errs *errs)
+{
+	size_t len;
+	char *text = st_http_problem_render(status, detail, req->request_id, errs, &len);
+
+	st_http_reply(req, status, "application/problem+json", text, len);
+	st_free(text);
+	return status;
+}
+
+int
+st_http_reply_problem(struct st_req *req, int status, const char *fmt, ...)
+{
+	char detail[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	return reply_problem(req, status, detail, NULL);
+}
+
+int
+st_http_reply_invalid(struct st_req *req, int status, const char *detail,
+		      const struct st_json_errs *errs)
+{
+	return reply_problem(req, status, detail, errs);
+}
+
+int
+st_http_reply_unavailable(struct st_req *req, int retry_after_s, const char *what)
+{
+	char secs[16];
+
+	snprintf(secs, sizeof(secs), "%d", retry_after_s);
+	st_http_add_header(req, "Retry-After", secs);
+	return st_http_reply_problem(req, 503, "%s is unavailable; retry later", what);
+}
+
+int
+st_http_stream_begin(struct st_req *req, int status, const char *content_type)
+{
+	char head[2048];
+	size_t hlen;
+
+	if (req->replied)
+		return req->status;
+	req->replied = true;
+	req->streaming = true;
+	req->status = status;
+	hlen = format_head(req, status, content_type, "Transfer-Encoding: chunked\r\n", head,
+			   sizeof(head));
+	if (hlen > 0)
+		write_all(req, head, hlen);
+	return status;
+}
+
+enum st_err
+st_http_stream_write(struct st_req *req, const void *data, size_t len)
+{
+	if (!req->streaming)
+		return ST_ERR_INTERNAL;
+	if (len == 0)
+		return ST_OK; /* an empty chunk would end the stream */
+	if (mg_send_chunk(req->conn, data, (unsigned int)len) < 0)
+		return ST_ERR_IO;
+	req->bytes_out += len;
+	return ST_OK;
+}
+
+void
+st_http_stream_end(struct st_req *req)
+{
+	if (req->streaming)
+		write_all(req, "0\r\n\r\n", 5);
+	req->streaming = false;
+}
+
+void
+http_req_cleanup(struct st_req *req)
+{
+	st_http_params_cleanup(&req->params);
+	st_free(req->body);
+	req->body = NULL;
+}

@@ -1,0 +1,196 @@
+/*
+ * JSON helpers on cJSON: parsing bounded input, typed getters that explain what is wrong with
+ * a field, and printing through libcommon's allocator.
+ */
+#include "strata/json.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void
+st_json_errs_init(struct st_json_errs *errs)
+{
+	errs->n = 0;
+	errs->total = 0;
+}
+
+void
+st_json_errs_add(struct st_json_errs *errs, const char *field, const char *fmt, ...)
+{
+	va_list ap;
+
+	errs->total++;
+	if (errs->n == ST_JSON_ERRS_MAX)
+		return;
+	st_strlcpy(errs->items[errs->n].field, field, sizeof(errs->items[errs->n].field));
+	va_start(ap, fmt);
+	vsnprintf(errs->items[errs->n].detail, sizeof(errs->items[errs->n].detail), fmt, ap);
+	va_end(ap);
+	errs->n++;
+}
+
+cJSON *
+st_json_parse(const char *buf, size_t len, char *err, size_t errcap)
+{
+	const char *end = NULL;
+	cJSON *json;
+
+	if (len == 0) {
+		snprintf(err, errcap, "empty body: expected a JSON document");
+		return NULL;
+	}
+	json = cJSON_ParseWithLengthOpts(buf, len, &end, false);
+	if (json == NULL) {
+		size_t at = (end != NULL && end >= buf) ? (size_t)(end - buf) : 0;
+		snprintf(err, errcap, "malformed JSON near byte %zu", at);
+		return NULL;
+	}
+	/* Allow trailing white space only. */
+	for (const char *p = end; p != NULL && p < buf + len; p++) {
+		if (*p != ' ' && *p != '\n' && *p != '\r' && *p != '\t') {
+			snprintf(err, errcap, "unexpected data after the JSON document at byte %zu",
+				 (size_t)(p - buf));
+			cJSON_Delete(json);
+			return NULL;
+		}
+	}
+	return json;
+}
+
+/* The field, or NULL when absent or JSON null; records "required" when it must be there. */
+static const cJSON *
+field_of(const cJSON *obj, const char *field, bool required, struct st_json_errs *errs)
+{
+	const cJSON *item = cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, field) : NULL;
+
+	if (item == NULL || cJSON_IsNull(item)) {
+		if (required)
+			st_json_errs_add(errs, field, "is required");
+		return NULL;
+	}
+	return item;
+}
+
+bool
+st_json_get_str(const cJSON *obj, const char *field, bool required, size_t max_len,
+		const char **out, struct st_json_errs *errs)
+{
+	const cJSON *item = field_of(obj, field, required, errs);
+
+	if (item == NULL)
+		return !required;
+	if (!cJSON_IsString(item)) {
+		st_json_errs_add(errs, field, "must be a string");
+		return false;
+	}
+	if (max_len > 0 && strlen(item->valuestring) > max_len) {
+		st_json_errs_add(errs, field, "must be at most %zu characters", max_len);
+		return false;
+	}
+	*out = item->valuestring;
+	return true;
+}
+
+bool
+st_json_get_int(const cJSON *obj, const char *field, bool required, long long min, long long max,
+		long long *out, struct st_json_errs *errs)
+{
+	const cJSON *item = field_of(obj, field, required, errs);
+	double d;
+
+	if (item == NULL)
+		return !required;
+	if (!cJSON_IsNumber(item)) {
+		st_json_errs_add(errs, field, "must be an integer");
+		return false;
+	}
+	d = item->valuedouble;
+	if (!isfinite(d) || d != floor(d) || d < (double)min || d > (double)max) {
+		st_json_errs_add(errs, field, "must be an integer from %lld to %lld", min, max);
+		return false;
+	}
+	*out = (long long)d;
+	return true;
+}
+
+bool
+st_json_get_num(const cJSON *obj, const char *field, bool required, double *out,
+		struct st_json_errs *errs)
+{
+	const cJSON *item = field_of(obj, field, required, errs);
+
+	if (item == NULL)
+		return !required;
+	if (!cJSON_IsNumber(item) || !isfinite(item->valuedouble)) {
+		st_json_errs_add(errs, field, "must be a finite number");
+		return false;
+	}
+	*out = item->valuedouble;
+	return true;
+}
+
+bool
+st_json_get_bool(const cJSON *obj, const char *field, bool required, bool *out,
+		 struct st_json_errs *errs)
+{
+	const cJSON *item = field_of(obj, field, required, errs);
+
+	if (item == NULL)
+		return !required;
+	if (!cJSON_IsBool(item)) {
+		st_json_errs_add(errs, field, "must be true or false");
+		return false;
+	}
+	*out = cJSON_IsTrue(item);
+	return true;
+}
+
+bool
+st_json_get_obj(const cJSON *obj, const char *field, bool required, int type, const cJSON **out,
+		struct st_json_errs *errs)
+{
+	const cJSON *item = field_of(obj, field, required, errs);
+
+	if (item == NULL)
+		return !required;
+	if ((item->type & 0xff) != type) {
+		st_json_errs_add(errs, field, "must be %s",
+				 type == cJSON_Array ? "an array" : "an object");
+		return false;
+	}
+	*out = item;
+	return true;
+}
+
+void
+st_json_reject_unknown(const cJSON *obj, const char *const *allowed, struct st_json_errs *errs)
+{
+	const cJSON *item;
+
+	cJSON_ArrayForEach(item, obj)
+	{
+		bool known = false;
+
+		for (size_t i = 0; allowed[i] != NULL && !known; i++)
+			known = item->string != NULL && strcmp(item->string, allowed[i]) == 0;
+		if (!known)
+			st_json_errs_add(errs, item->string ? item->string : "", "is not a known field");
+	}
+}
+
+char *
+st_json_print(const cJSON *json, size_t *len)
+{
+	/* cJSON allocates with malloc (libcommon installs no hooks) and st_free is free: the
+	 * string can be handed over as it is, without a copy. */
+	char *text = cJSON_PrintUnformatted(json);
+
+	if (text == NULL)
+		abort(); /* cJSON returns NULL only when allocation failed */
+	if (len != NULL)
+		*len = strlen(text);
+	return text;
+}

@@ -1,0 +1,19 @@
+/*
+ * strata-ingest: projects, subjects, sessions, and readings through Kafka into PostgreSQL.
+ * So far it serves what libcommon gives every service (/healthz, /readyz checking its
+ * dependencies, /metrics); its resources are declared here as they are built.
+ */
+#include "strata/service.h"
+
+static const struct st_service service = {
+	.name = "ingest",
+	.default_port = 8082,
+	.db_schema = "ingest",
+	.needs = ST_NEED_DB | ST_NEED_KAFKA,
+};
+
+int
+main(int argc, char **argv)
+{
+	return st_service_main(&service, argc, argv);
+}

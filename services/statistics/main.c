@@ -1,0 +1,19 @@
+/*
+ * strata-statistics: regional statistics, aggregates, rankings, trends and per-session analytics.
+ * So far it serves what libcommon gives every service (/healthz, /readyz checking its
+ * dependencies, /metrics); its resources are declared here as they are built.
+ */
+#include "strata/service.h"
+
+static const struct st_service service = {
+	.name = "statistics",
+	.default_port = 8083,
+	.db_schema = "stats",
+	.needs = ST_NEED_DB | ST_NEED_REDIS | ST_NEED_KAFKA,
+};
+
+int
+main(int argc, char **argv)
+{
+	return st_service_main(&service, argc, argv);
+}
