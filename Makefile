@@ -21,6 +21,8 @@ SANFLAGS :=
 OPT := -O2 -g
 endif
 
+VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+
 PKGS := libpq hiredis rdkafka libcjson libcurl libcrypto libsodium libjwt
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -29,7 +31,8 @@ CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
 WARN := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wstrict-prototypes -Wformat=2 \
 	-Wvla -Wno-format-nonliteral
 CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(OPT) $(WARN) $(SANFLAGS) \
-	-pthread -Ilibcommon/include $(PKG_CFLAGS) -MMD -MP
+	-pthread -Ilibcommon/include $(PKG_CFLAGS) -MMD -MP \
+	-DSTRATA_VERSION='"$(VERSION)"' 
 LDFLAGS := $(SANFLAGS) -pthread
 LDLIBS := $(PKG_LIBS) -lcivetweb -lm
 
@@ -80,9 +83,11 @@ $(LIBCOMMON_TESTING): $(LIB_TEST_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-# One binary per service from every .c in its folder; likewise for tools.
+# One binary per service from every .c in its folder; likewise for tools. (objs_of keeps its
+# `%` out of the pattern rule, where make would replace it with the stem.)
+objs_of = $(patsubst %.c,$(BUILD)/%.o,$(wildcard services/$(1)/*.c tools/$(1)/*.c))
 .SECONDEXPANSION:
-$(BIN)/strata-%: $$(patsubst %.c,$(BUILD)/%.o,$$(wildcard services/$$*/*.c tools/$$*/*.c)) $(LIBCOMMON)
+$(BIN)/strata-%: $$(call objs_of,$$*) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -98,6 +103,9 @@ $(BUILD)/tests/integration.gen.h: $(INTEG_SRC) Makefile
 	@for f in $(filter-out %/main.c %/harness.c,$(INTEG_SRC)); do n=$$(basename $$f .c); \
 		echo "ST_SUITE($$(echo $${n#[0-9][0-9]_} | tr - _))"; done > $@.tmp
 	@mv $@.tmp $@
+
+# A test file exports its one suite without a header: the generated table declares it.
+$(BUILD)/testing/tests/%.o: CFLAGS += -Wno-missing-prototypes
 
 $(UNIT_SRC:%.c=$(BUILD)/testing/%.o): $(BUILD)/tests/suites.gen.h
 $(INTEG_SRC:%.c=$(BUILD)/testing/%.o): $(BUILD)/tests/integration.gen.h

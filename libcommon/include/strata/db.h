@@ -14,11 +14,14 @@ struct pg_conn;
 
 struct st_db_conf {
 	const char *url;          /* libpq connection URI or key=value string; required */
-	const char *schema;       /* search_path for every connection (the service's schema), or NULL */
-	const char *application;  /* application_name, e.g. "strata-ingest" */
-	int size;                 /* maximum connections, >= 1 */
-	int checkout_timeout_ms;  /* how long st_db_acquire waits for a free connection */
-	int connect_timeout_ms;   /* per connection attempt */
+	const char *schema;       /* search_path for every connection (the service's schema), or
+	                             NULL: lowercase identifiers, comma-separated ("stats,public") */
+	const char *application;  /* application_name, e.g. "strata-ingest", or NULL */
+	int size;                 /* maximum connections, >= 1; opened lazily, as needed */
+	int checkout_timeout_ms;  /* how long st_db_acquire waits for a free connection; 0: no wait
+	                           */
+	int connect_timeout_ms;   /* per connection attempt; libpq counts whole seconds, at least 2;
+	                             0 means 5000 */
 	int statement_timeout_ms; /* server-side statement_timeout, 0 for none */
 };
 
@@ -27,34 +30,40 @@ struct st_db_conn;
 struct st_db_result;
 
 /* Creates the pool and opens one connection to prove the settings. ST_ERR_UNAVAILABLE when
- * the server cannot be reached (the pool is still created then and connects lazily later, so
- * that a service can start before its database); ST_ERR_INVALID for bad settings (*out NULL). */
+ * the server cannot be reached or refuses the login (the pool is still created then and connects
+ * lazily later, so that a service can start before its database); ST_ERR_INVALID for bad
+ * settings, a URL that does not parse included (*out NULL). Logs the reason, never the URL. */
 enum st_err st_db_pool_create(const struct st_db_conf *conf, struct st_db_pool **out);
 /* Closes every connection. Accepts NULL. All connections must have been released. */
 void st_db_pool_destroy(struct st_db_pool *pool);
 
 /* Checks out a healthy connection, reconnecting a dead one. ST_ERR_TIMEOUT when none became
- * free in time, ST_ERR_UNAVAILABLE when the server cannot be reached. Release it always. */
+ * free in time, ST_ERR_UNAVAILABLE when the server cannot be reached (*out NULL then). Release
+ * it always (st_db_release accepts NULL). May block for the checkout timeout plus one
+ * connection attempt. */
 enum st_err st_db_acquire(struct st_db_pool *pool, struct st_db_conn **out);
-/* Returns a connection to the pool. A connection left inside a transaction is rolled back. */
+/* Returns a connection to the pool. A connection left inside a transaction is rolled back;
+ * one that is lost, in COPY, or whose ROLLBACK failed is closed instead. Accepts NULL. */
 void st_db_release(struct st_db_pool *pool, struct st_db_conn *conn);
 
 /*
  * Runs one parameterized statement ($1..$n, text parameters; a NULL entry is SQL NULL). *out
  * (may be NULL when the caller wants no rows) receives the result, which the caller frees with
  * st_db_result_free. Errors: ST_ERR_CONFLICT for a unique or exclusion violation, ST_ERR_INVALID
- * for other data errors (class 22, 23), ST_ERR_UNAVAILABLE when the connection was lost,
- * ST_ERR_TIMEOUT for a statement timeout, ST_ERR_INTERNAL otherwise. The server's message is
- * copied into err (may be NULL) and is never logged here.
+ * for other data errors (class 22, 23), ST_ERR_UNAVAILABLE when the connection was lost (or the
+ * server is shutting down: class 08, 57P01-57P03; the connection is then replaced at release,
+ * and the statement is not retried), ST_ERR_TIMEOUT for a statement timeout (57014),
+ * ST_ERR_INTERNAL otherwise (a syntax error is a bug). The server's message is copied into err
+ * (may be NULL) without its trailing newline, and is never logged here.
  */
 enum st_err st_db_query(struct st_db_conn *conn, const char *sql, int nparams,
-			const char *const *params, struct st_db_result **out, char *err,
-			size_t errcap);
+                        const char *const *params, struct st_db_result **out, char *err,
+                        size_t errcap);
 
 /* Acquire, st_db_query, release: for a single statement outside a transaction. */
 enum st_err st_db_pool_query(struct st_db_pool *pool, const char *sql, int nparams,
-			     const char *const *params, struct st_db_result **out, char *err,
-			     size_t errcap);
+                             const char *const *params, struct st_db_result **out, char *err,
+                             size_t errcap);
 
 /* BEGIN, COMMIT and ROLLBACK on a checked-out connection. */
 enum st_err st_db_begin(struct st_db_conn *conn);
@@ -76,7 +85,8 @@ const char *st_db_get(const struct st_db_result *res, int row, int col);
 bool st_db_is_null(const struct st_db_result *res, int row, int col);
 void st_db_result_free(struct st_db_result *res);
 
-/* Pool figures for /metrics: connections open, checked out, and waits that timed out. */
+/* Pool figures for /metrics: connections open, checked out, waits that timed out, and
+ * connections reopened after being found dead or dropped. */
 struct st_db_stats {
 	int open;
 	int busy;

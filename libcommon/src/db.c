@@ -1,0 +1,683 @@
+/*
+ * The PostgreSQL connection pool (see db.h). A fixed array of slots guarded by one mutex and
+ * one condition variable: a slot is either free or checked out by one thread, and holds an open
+ * libpq connection or none. Connections are opened lazily, outside the lock, up to the pool
+ * size. At checkout a connection is checked without a round trip: if its socket is readable
+ * while it is idle, the server has said something (usually "terminating connection" and then
+ * EOF), so the input is consumed and a connection libpq now reports as bad is replaced by a
+ * fresh one before the caller sees it. That is what makes a pooled query survive a server
+ * restart. Queries go through PQexecParams only, in text format.
+ */
+#define _GNU_SOURCE
+#include "strata/db.h"
+
+#include <errno.h>
+#include <libpq-fe.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "strata/log.h"
+
+#define DB_OPTIONS_MAX                512
+#define DB_DEFAULT_CONNECT_TIMEOUT_MS 5000
+/* An idle socket that stays readable this many rounds is not behaving: drop it. */
+#define DB_HEALTH_ROUNDS 8
+
+struct st_db_conn {
+	struct st_db_pool *pool;
+	PGconn *pg;    /* NULL when this slot has no open connection */
+	bool in_use;   /* checked out; only the owner touches pg and bad meanwhile */
+	bool bad;      /* lost or unusable: closed at release, reopened at the next checkout */
+	bool was_open; /* opened before: the next open counts as a reconnect */
+};
+
+struct st_db_pool {
+	char *url;
+	char *application;
+	char options[DB_OPTIONS_MAX];
+	char connect_timeout[16];
+	int size;
+	int checkout_timeout_ms;
+
+	pthread_mutex_t mu;
+	pthread_cond_t cv; /* signalled when a slot becomes free */
+	struct st_db_conn *conns;
+	/* Under mu: */
+	int open;
+	int busy;
+	uint64_t checkout_timeouts;
+	uint64_t reconnects;
+	bool down; /* the last attempt to connect failed: log the outage once, and its end */
+};
+
+struct st_db_result {
+	PGresult *res;
+};
+
+ST_STATIC enum st_err db_map_sqlstate(const char *sqlstate);
+ST_STATIC enum st_err db_build_options(const char *schema, int statement_timeout_ms, char *buf,
+                                       size_t cap);
+ST_STATIC int db_connect_timeout_secs(int connect_timeout_ms);
+
+/*
+ * Maps a SQLSTATE to the error the header promises. NULL or "" (no SQLSTATE, as when libpq
+ * itself failed) is ST_ERR_INTERNAL; connection loss is decided by the caller from PQstatus.
+ */
+ST_STATIC enum st_err
+db_map_sqlstate(const char *sqlstate)
+{
+	if (sqlstate == NULL || strlen(sqlstate) != 5)
+		return ST_ERR_INTERNAL;
+	if (strcmp(sqlstate, "23505") == 0 || strcmp(sqlstate, "23P01") == 0)
+		return ST_ERR_CONFLICT; /* unique_violation, exclusion_violation */
+	if (strncmp(sqlstate, "22", 2) == 0 || strncmp(sqlstate, "23", 2) == 0)
+		return ST_ERR_INVALID; /* data exception, other integrity violations */
+	if (strcmp(sqlstate, "57014") == 0)
+		return ST_ERR_TIMEOUT; /* query_canceled: statement_timeout */
+	if (strncmp(sqlstate, "08", 2) == 0)
+		return ST_ERR_UNAVAILABLE; /* connection exception */
+	/* admin_shutdown, crash_shutdown, cannot_connect_now: the server is going away. */
+	if (strcmp(sqlstate, "57P01") == 0 || strcmp(sqlstate, "57P02") == 0 ||
+	    strcmp(sqlstate, "57P03") == 0)
+		return ST_ERR_UNAVAILABLE;
+	return ST_ERR_INTERNAL;
+}
+
+static bool
+schema_list_valid(const char *s)
+{
+	bool at_start = true;
+	size_t len = 0;
+
+	if (s == NULL || *s == '\0')
+		return false;
+	for (; *s != '\0'; s++) {
+		char c = *s;
+
+		if (c == ',') {
+			if (at_start)
+				return false;
+			at_start = true;
+			len = 0;
+			continue;
+		}
+		if (!((c >= 'a' && c <= 'z') || c == '_' || (!at_start && c >= '0' && c <= '9')))
+			return false;
+		at_start = false;
+		if (++len > 63)
+			return false;
+	}
+	return !at_start;
+}
+
+/*
+ * Writes the libpq `options` value (server settings for every connection) into buf:
+ * "-c search_path=<schema> -c statement_timeout=<ms>", each part only when set; "" for none.
+ * The schema is a comma-separated list of lowercase identifiers and nothing else, so that it
+ * needs no quoting inside the options string. ST_ERR_INVALID for a bad schema or timeout.
+ */
+ST_STATIC enum st_err
+db_build_options(const char *schema, int statement_timeout_ms, char *buf, size_t cap)
+{
+	enum st_err rc = ST_ERR_INVALID;
+	size_t used = 0;
+	int n;
+
+	if (cap == 0)
+		return ST_ERR_INVALID;
+	if (statement_timeout_ms < 0 || (schema != NULL && !schema_list_valid(schema)))
+		goto out;
+	buf[0] = '\0';
+	if (schema != NULL) {
+		n = snprintf(buf, cap, "-c search_path=%s", schema);
+		if (n < 0 || (size_t)n >= cap)
+			goto out;
+		used = (size_t)n;
+	}
+	if (statement_timeout_ms > 0) {
+		n = snprintf(buf + used, cap - used, "%s-c statement_timeout=%d",
+		             used > 0 ? " " : "", statement_timeout_ms);
+		if (n < 0 || (size_t)n >= cap - used)
+			goto out;
+	}
+	rc = ST_OK;
+out:
+	if (rc != ST_OK)
+		buf[0] = '\0';
+	return rc;
+}
+
+/* libpq counts connect_timeout in whole seconds and treats anything under 2 as 2. */
+ST_STATIC int
+db_connect_timeout_secs(int connect_timeout_ms)
+{
+	int secs;
+
+	if (connect_timeout_ms <= 0)
+		connect_timeout_ms = DB_DEFAULT_CONNECT_TIMEOUT_MS;
+	secs = connect_timeout_ms / 1000 + (connect_timeout_ms % 1000 != 0);
+	return secs < 2 ? 2 : secs;
+}
+
+/* Copies a libpq message into err without its trailing newline. */
+static void
+copy_message(char *err, size_t errcap, const char *msg)
+{
+	size_t len;
+
+	if (err == NULL || errcap == 0)
+		return;
+	st_strlcpy(err, msg != NULL ? msg : "", errcap);
+	len = strlen(err);
+	while (len > 0 && (err[len - 1] == '\n' || err[len - 1] == ' '))
+		err[--len] = '\0';
+}
+
+/* Routes libpq's notices (NOTICE, WARNING from the server) to the log at debug level. */
+static void
+notice_to_log(void *arg, const char *message)
+{
+	char line[512];
+
+	(void)arg;
+	copy_message(line, sizeof(line), message);
+	st_log(ST_LOG_DEBUG, "db", "notice: %s", line);
+}
+
+static void
+add_param(const char **keys, const char **vals, int *n, const char *key, const char *val)
+{
+	keys[*n] = key;
+	vals[*n] = val;
+	(*n)++;
+}
+
+/* Opens the slot's connection (the caller owns the slot). ST_ERR_UNAVAILABLE on failure. */
+static enum st_err
+conn_open(struct st_db_pool *pool, struct st_db_conn *conn)
+{
+	const char *keys[8], *vals[8];
+	PGconn *pg;
+	char why[256] = "";
+	enum st_err rc = ST_OK;
+	bool was_down, reconnect;
+	int n = 0;
+
+	/* The URL first, expanded into its parts; what follows overrides the URL's own. */
+	add_param(keys, vals, &n, "dbname", pool->url);
+	add_param(keys, vals, &n, "connect_timeout", pool->connect_timeout);
+	add_param(keys, vals, &n, "client_encoding", "UTF8");
+	if (pool->application != NULL)
+		add_param(keys, vals, &n, "application_name", pool->application);
+	if (pool->options[0] != '\0')
+		add_param(keys, vals, &n, "options", pool->options);
+	keys[n] = NULL;
+	vals[n] = NULL;
+
+	pg = PQconnectdbParams(keys, vals, 1);
+	if (pg == NULL || PQstatus(pg) != CONNECTION_OK) {
+		copy_message(why, sizeof(why), pg != NULL ? PQerrorMessage(pg) : "out of memory");
+		PQfinish(pg);
+		pg = NULL;
+		rc = ST_ERR_UNAVAILABLE;
+	} else {
+		PQsetNoticeProcessor(pg, notice_to_log, NULL);
+	}
+
+	pthread_mutex_lock(&pool->mu);
+	was_down = pool->down;
+	pool->down = (rc != ST_OK);
+	reconnect = conn->was_open;
+	if (rc == ST_OK) {
+		pool->open++;
+		if (reconnect)
+			pool->reconnects++;
+	}
+	pthread_mutex_unlock(&pool->mu);
+
+	if (rc != ST_OK) {
+		/* libpq's message names host, port, user and database, never the password. */
+		if (!was_down)
+			st_log(ST_LOG_WARN, "db", "connect failed error=unavailable detail=%s",
+			       why);
+		goto out;
+	}
+	if (was_down)
+		st_log(ST_LOG_INFO, "db", "connected again after an outage");
+	conn->pg = pg;
+	conn->bad = false;
+	conn->was_open = true;
+out:
+	return rc;
+}
+
+/* Closes the slot's connection (the caller owns the slot). */
+static void
+conn_close(struct st_db_pool *pool, struct st_db_conn *conn)
+{
+	if (conn->pg == NULL)
+		return;
+	PQfinish(conn->pg);
+	conn->pg = NULL;
+	conn->bad = false;
+	pthread_mutex_lock(&pool->mu);
+	pool->open--;
+	pthread_mutex_unlock(&pool->mu);
+}
+
+/*
+ * Decides, without a round trip, whether an idle connection still works. A readable socket on
+ * an idle connection means the server spoke first: consume it (a notice, a notification, or
+ * the "terminating connection" error followed by EOF when the server stops). Returns false when
+ * libpq now reports the connection as bad.
+ */
+static bool
+conn_healthy(PGconn *pg)
+{
+	PGnotify *note;
+
+	if (PQstatus(pg) != CONNECTION_OK || PQsocket(pg) < 0)
+		return false;
+	for (int round = 0; round < DB_HEALTH_ROUNDS; round++) {
+		struct pollfd p = { .fd = PQsocket(pg), .events = POLLIN };
+		int n = poll(&p, 1, 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return false;
+		if (n == 0)
+			return PQtransactionStatus(pg) == PQTRANS_IDLE;
+		if (!PQconsumeInput(pg))
+			return false;
+		/* Parse what arrived: an error sent in idle state goes to the notice processor. */
+		(void)PQisBusy(pg);
+		for (note = PQnotifies(pg); note != NULL; note = PQnotifies(pg))
+			PQfreemem(note);
+		if (PQstatus(pg) != CONNECTION_OK)
+			return false;
+	}
+	return false;
+}
+
+static void
+deadline_after(struct timespec *ts, int ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+/* Gives a slot back (the caller owns it and has closed or kept its connection). */
+static void
+slot_free(struct st_db_pool *pool, struct st_db_conn *conn)
+{
+	pthread_mutex_lock(&pool->mu);
+	conn->in_use = false;
+	pool->busy--;
+	pthread_cond_signal(&pool->cv);
+	pthread_mutex_unlock(&pool->mu);
+}
+
+/*
+ * Takes a free slot, preferring one with an open connection, waiting up to the checkout
+ * timeout. ST_ERR_TIMEOUT when none became free.
+ */
+static enum st_err
+slot_take(struct st_db_pool *pool, struct st_db_conn **out)
+{
+	struct timespec deadline;
+	enum st_err rc = ST_OK;
+	struct st_db_conn *pick = NULL;
+
+	deadline_after(&deadline, pool->checkout_timeout_ms);
+	pthread_mutex_lock(&pool->mu);
+	for (;;) {
+		for (int i = 0; i < pool->size; i++) {
+			struct st_db_conn *c = &pool->conns[i];
+
+			if (c->in_use)
+				continue;
+			if (c->pg != NULL) {
+				pick = c;
+				break;
+			}
+			if (pick == NULL)
+				pick = c;
+		}
+		if (pick != NULL)
+			break;
+		if (pthread_cond_timedwait(&pool->cv, &pool->mu, &deadline) == ETIMEDOUT) {
+			/* One last look: a release may have raced with the timeout. */
+			for (int i = 0; i < pool->size && pick == NULL; i++)
+				if (!pool->conns[i].in_use)
+					pick = &pool->conns[i];
+			if (pick == NULL) {
+				pool->checkout_timeouts++;
+				rc = ST_ERR_TIMEOUT;
+			}
+			break;
+		}
+	}
+	if (pick != NULL) {
+		pick->in_use = true;
+		pool->busy++;
+	}
+	pthread_mutex_unlock(&pool->mu);
+	*out = pick;
+	return rc;
+}
+
+enum st_err
+st_db_pool_create(const struct st_db_conf *conf, struct st_db_pool **out)
+{
+	struct st_db_pool *pool = NULL;
+	struct st_db_conn *conn = NULL;
+	pthread_condattr_t attr;
+	PQconninfoOption *parsed = NULL;
+	char *parse_err = NULL;
+	enum st_err rc = ST_ERR_INVALID;
+
+	*out = NULL;
+	if (conf == NULL || conf->url == NULL || conf->url[0] == '\0' || conf->size < 1 ||
+	    conf->checkout_timeout_ms < 0 || conf->connect_timeout_ms < 0) {
+		st_log(ST_LOG_ERROR, "db",
+		       "invalid pool settings: url, size >= 1 and timeouts >= 0 "
+		       "are required");
+		goto out;
+	}
+	/* Parse the URL now so that a typo fails at start-up, not at the first query. libpq's
+	 * message may quote part of the URL, password included: it is not logged. */
+	parsed = PQconninfoParse(conf->url, &parse_err);
+	if (parsed == NULL) {
+		st_log(ST_LOG_ERROR, "db", "database url does not parse (check its syntax)");
+		goto out;
+	}
+
+	pool = st_calloc(1, sizeof(*pool));
+	if (db_build_options(conf->schema, conf->statement_timeout_ms, pool->options,
+	                     sizeof(pool->options)) != ST_OK) {
+		st_log(ST_LOG_ERROR, "db",
+		       "invalid pool settings: schema must be lowercase identifiers, "
+		       "statement timeout >= 0");
+		goto out;
+	}
+	pool->url = st_strdup(conf->url);
+	pool->application = conf->application != NULL ? st_strdup(conf->application) : NULL;
+	snprintf(pool->connect_timeout, sizeof(pool->connect_timeout), "%d",
+	         db_connect_timeout_secs(conf->connect_timeout_ms));
+	pool->size = conf->size;
+	pool->checkout_timeout_ms = conf->checkout_timeout_ms;
+	pool->conns = st_calloc((size_t)conf->size, sizeof(*pool->conns));
+	for (int i = 0; i < conf->size; i++)
+		pool->conns[i].pool = pool;
+	pthread_mutex_init(&pool->mu, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&pool->cv, &attr);
+	pthread_condattr_destroy(&attr);
+
+	/* One connection proves the settings; without it the pool still works, lazily. */
+	rc = st_db_acquire(pool, &conn);
+	if (rc == ST_OK)
+		st_db_release(pool, conn);
+	*out = pool;
+	pool = NULL; /* the caller owns it, even when the server was unreachable */
+out:
+	PQconninfoFree(parsed);
+	PQfreemem(parse_err);
+	st_db_pool_destroy(pool);
+	return rc;
+}
+
+void
+st_db_pool_destroy(struct st_db_pool *pool)
+{
+	if (pool == NULL)
+		return;
+	if (pool->conns != NULL) {
+		if (pool->busy > 0)
+			st_log(ST_LOG_ERROR, "db", "pool destroyed with busy=%d connections out",
+			       pool->busy);
+		for (int i = 0; i < pool->size; i++)
+			PQfinish(pool->conns[i].pg);
+		pthread_cond_destroy(&pool->cv);
+		pthread_mutex_destroy(&pool->mu);
+	}
+	st_free(pool->conns);
+	st_free(pool->url);
+	st_free(pool->application);
+	st_free(pool);
+}
+
+enum st_err
+st_db_acquire(struct st_db_pool *pool, struct st_db_conn **out)
+{
+	struct st_db_conn *conn = NULL;
+	enum st_err rc;
+
+	*out = NULL;
+	rc = slot_take(pool, &conn);
+	if (rc != ST_OK)
+		goto out;
+	if (conn->pg != NULL && !conn_healthy(conn->pg)) {
+		st_log(ST_LOG_INFO, "db", "pooled connection lost, reconnecting");
+		conn_close(pool, conn);
+	}
+	if (conn->pg == NULL) {
+		rc = conn_open(pool, conn);
+		if (rc != ST_OK) {
+			slot_free(pool, conn);
+			goto out;
+		}
+	}
+	*out = conn;
+out:
+	return rc;
+}
+
+void
+st_db_release(struct st_db_pool *pool, struct st_db_conn *conn)
+{
+	PGresult *res;
+
+	if (conn == NULL)
+		return;
+	if (conn->pg != NULL && !conn->bad && PQstatus(conn->pg) == CONNECTION_OK) {
+		switch (PQtransactionStatus(conn->pg)) {
+		case PQTRANS_IDLE:
+			break;
+		case PQTRANS_INTRANS:
+		case PQTRANS_INERROR:
+			/* Left inside a transaction: undo it, or drop the connection. */
+			res = PQexec(conn->pg, "ROLLBACK");
+			if (PQresultStatus(res) != PGRES_COMMAND_OK ||
+			    PQtransactionStatus(conn->pg) != PQTRANS_IDLE)
+				conn->bad = true;
+			PQclear(res);
+			break;
+		default:
+			/* A command still active (COPY, async use) or unknown: drop it. */
+			conn->bad = true;
+			break;
+		}
+	} else {
+		conn->bad = true;
+	}
+	if (conn->bad)
+		conn_close(pool, conn);
+	slot_free(pool, conn);
+}
+
+enum st_err
+st_db_query(struct st_db_conn *conn, const char *sql, int nparams, const char *const *params,
+            struct st_db_result **out, char *err, size_t errcap)
+{
+	PGresult *res = NULL;
+	enum st_err rc = ST_OK;
+
+	if (out != NULL)
+		*out = NULL;
+	if (err != NULL && errcap > 0)
+		err[0] = '\0';
+	if (conn == NULL || conn->pg == NULL || sql == NULL || nparams < 0 ||
+	    (nparams > 0 && params == NULL)) {
+		copy_message(err, errcap, "invalid query arguments");
+		rc = ST_ERR_INVALID;
+		goto out;
+	}
+	res = PQexecParams(conn->pg, sql, nparams, NULL, params, NULL, NULL, 0);
+	switch (PQresultStatus(res)) {
+	case PGRES_COMMAND_OK:
+	case PGRES_TUPLES_OK:
+	case PGRES_COPY_IN:
+	case PGRES_COPY_OUT:
+		break;
+	default:
+		copy_message(err, errcap,
+		             res != NULL ? PQresultErrorMessage(res) : PQerrorMessage(conn->pg));
+		if (PQstatus(conn->pg) != CONNECTION_OK) {
+			conn->bad = true;
+			rc = ST_ERR_UNAVAILABLE;
+			st_log(ST_LOG_WARN, "db", "connection lost during a query");
+		} else if (res == NULL) {
+			rc = ST_ERR_INTERNAL; /* out of memory inside libpq */
+		} else {
+			rc = db_map_sqlstate(PQresultErrorField(res, PG_DIAG_SQLSTATE));
+			if (rc == ST_ERR_UNAVAILABLE)
+				conn->bad = true;
+		}
+		goto out;
+	}
+	if (out != NULL) {
+		*out = st_malloc(sizeof(**out));
+		(*out)->res = res;
+		res = NULL; /* the caller owns it now */
+	}
+out:
+	PQclear(res);
+	return rc;
+}
+
+enum st_err
+st_db_pool_query(struct st_db_pool *pool, const char *sql, int nparams, const char *const *params,
+                 struct st_db_result **out, char *err, size_t errcap)
+{
+	struct st_db_conn *conn = NULL;
+	enum st_err rc;
+
+	if (out != NULL)
+		*out = NULL;
+	rc = st_db_acquire(pool, &conn);
+	if (rc != ST_OK) {
+		copy_message(err, errcap,
+		             rc == ST_ERR_TIMEOUT ? "no database connection free in time"
+		                                  : "database unavailable");
+		goto out;
+	}
+	rc = st_db_query(conn, sql, nparams, params, out, err, errcap);
+out:
+	st_db_release(pool, conn);
+	return rc;
+}
+
+enum st_err
+st_db_begin(struct st_db_conn *conn)
+{
+	return st_db_query(conn, "BEGIN", 0, NULL, NULL, NULL, 0);
+}
+
+enum st_err
+st_db_commit(struct st_db_conn *conn)
+{
+	return st_db_query(conn, "COMMIT", 0, NULL, NULL, NULL, 0);
+}
+
+enum st_err
+st_db_rollback(struct st_db_conn *conn)
+{
+	return st_db_query(conn, "ROLLBACK", 0, NULL, NULL, NULL, 0);
+}
+
+enum st_err
+st_db_ping(struct st_db_pool *pool)
+{
+	return st_db_pool_query(pool, "SELECT 1", 0, NULL, NULL, NULL, 0);
+}
+
+struct pg_conn *
+st_db_conn_pg(struct st_db_conn *conn)
+{
+	return conn != NULL ? conn->pg : NULL;
+}
+
+int
+st_db_rows(const struct st_db_result *res)
+{
+	return res != NULL ? PQntuples(res->res) : 0;
+}
+
+int
+st_db_cols(const struct st_db_result *res)
+{
+	return res != NULL ? PQnfields(res->res) : 0;
+}
+
+long long
+st_db_affected(const struct st_db_result *res)
+{
+	const char *n;
+
+	if (res == NULL)
+		return 0;
+	n = PQcmdTuples(res->res);
+	return (n != NULL && n[0] != '\0') ? strtoll(n, NULL, 10) : 0;
+}
+
+const char *
+st_db_get(const struct st_db_result *res, int row, int col)
+{
+	const char *v;
+
+	if (res == NULL)
+		return "";
+	v = PQgetvalue(res->res, row, col);
+	return v != NULL ? v : "";
+}
+
+bool
+st_db_is_null(const struct st_db_result *res, int row, int col)
+{
+	return res == NULL || PQgetisnull(res->res, row, col) != 0;
+}
+
+void
+st_db_result_free(struct st_db_result *res)
+{
+	if (res == NULL)
+		return;
+	PQclear(res->res);
+	st_free(res);
+}
+
+void
+st_db_pool_stats(struct st_db_pool *pool, struct st_db_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (pool == NULL)
+		return;
+	pthread_mutex_lock(&pool->mu);
+	out->open = pool->open;
+	out->busy = pool->busy;
+	out->checkout_timeouts = pool->checkout_timeouts;
+	out->reconnects = pool->reconnects;
+	pthread_mutex_unlock(&pool->mu);
+}

@@ -1,0 +1,2 @@
+-- The alerting service's schema; its tables arrive in later migrations.
+CREATE SCHEMA IF NOT EXISTS alerting;

@@ -1,0 +1,2 @@
+-- The statistics service's schema; its tables arrive in later migrations.
+CREATE SCHEMA IF NOT EXISTS stats;

@@ -1,0 +1,2 @@
+-- The storage service's schema; its tables arrive in later migrations.
+CREATE SCHEMA IF NOT EXISTS storage;
