@@ -41,6 +41,9 @@ st_http_pattern_valid(const char *pattern)
 		if (memchr(p, '{', len) != NULL || memchr(p, '}', len) != NULL) {
 			if (!is_param(p, len, &rest) || len < (rest ? 4u : 3u))
 				return false;
+			/* The name itself holds no brace or star: "{a{b}" and "{a*b}" are typos. */
+			if (strcspn(p + 1, "{}*") < len - 2 - (rest ? 1u : 0u))
+				return false;
 			if (rest && p[len] != '\0')
 				return false;
 		}

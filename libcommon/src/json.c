@@ -108,7 +108,10 @@ st_json_get_int(const cJSON *obj, const char *field, bool required, long long mi
 		return false;
 	}
 	d = item->valuedouble;
-	if (!isfinite(d) || d != floor(d) || d < (double)min || d > (double)max) {
+	/* Range-check the integer, not the double: (double)max may round up past max, and a
+	 * double at or past 2^63 has no long long to convert to. */
+	if (!isfinite(d) || d != floor(d) || d < -0x1p63 || d >= 0x1p63 || (long long)d < min ||
+	    (long long)d > max) {
 		st_json_errs_add(errs, field, "must be an integer from %lld to %lld", min, max);
 		return false;
 	}

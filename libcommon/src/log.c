@@ -76,8 +76,9 @@ struct out {
 static void
 put_raw(struct out *o, const char *s, size_t n)
 {
-	/* Keep 3 bytes for the closing `"}` of a cut line and the NUL. */
-	if (o->len + n + 3 > o->cap) {
+	/* Keep 3 bytes for the closing `"}` of a cut line and the NUL. Once a piece has been cut,
+	 * nothing more goes in: a shorter piece after it would end the line in the wrong place. */
+	if (o->cut || o->len + n + 3 > o->cap) {
 		o->cut = true;
 		return;
 	}
@@ -202,6 +203,7 @@ st_log_format(char *buf, size_t cap, int64_t epoch_ms, enum st_log_level level,
 	char when[32];
 	int lvl = (int)level;
 	size_t before_fields;
+	bool in_msg;
 
 	if (cap < 8) {
 		if (cap > 0)
@@ -220,7 +222,15 @@ st_log_format(char *buf, size_t cap, int64_t epoch_ms, enum st_log_level level,
 	put_kv(&o, "component", component ? component : "");
 	if (request_id != NULL && request_id[0] != '\0')
 		put_kv(&o, "request_id", request_id);
-	put_kv(&o, "msg", msg);
+	put_str(&o, ",\"msg\":\"");
+	in_msg = !o.cut;
+	put_escaped(&o, msg, strlen(msg));
+	put_str(&o, "\"");
+	if (o.cut && !in_msg) {
+		/* Not even the members before the message fit: an empty object is still JSON. */
+		memcpy(buf, "{}", 3);
+		return 2;
+	}
 	if (o.cut) {
 		/* The message was cut inside its string: close the string and the object. */
 		put_closing(&o);
@@ -233,9 +243,9 @@ st_log_format(char *buf, size_t cap, int64_t epoch_ms, enum st_log_level level,
 		o.len = before_fields;
 		o.cut = false;
 	}
-	put_str(&o, "}");
-	buf[o.len] = '\0';
-	return o.len;
+	/* Not put_str: the brace and the NUL go into the room put_raw kept. */
+	memcpy(o.buf + o.len, "}", 2);
+	return o.len + 1;
 }
 
 void

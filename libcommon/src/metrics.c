@@ -405,6 +405,8 @@ st_metrics_escape_label(const char *value, char *buf, size_t cap)
 {
 	size_t n = 0;
 
+	if (cap == 0)
+		return false;
 	for (const char *p = value; *p != '\0'; p++) {
 		const char *rep = NULL;
 		char one[2] = { *p, '\0' };
