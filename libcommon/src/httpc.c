@@ -262,6 +262,9 @@ attempt(struct st_httpc *c, CURL *curl, const struct st_httpc_req *req,
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(curl, CURLOPT_TCP_NODELAY, 1L);
+	/* Services close idle keep-alive connections after HTTP_KEEP_ALIVE_MS (5 s by default):
+	 * never reuse one older than that. */
+	curl_easy_setopt(curl, CURLOPT_MAXAGE_CONN, 4L);
 	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long)c->conf.connect_timeout_ms);
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS,
 			 (long)(req->timeout_ms > 0 ? req->timeout_ms : c->conf.timeout_ms));

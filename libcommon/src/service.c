@@ -99,6 +99,10 @@ load_config(struct service_run *run, struct st_config *cfg)
 	run->port_item.min = 1;
 	run->port_item.max = 65535;
 	st_config_add(cfg, &run->port_item, 1);
+	/* The service's own table first: where it declares a shared setting again, its default
+	 * wins (the gateway needs more threads than the others). */
+	if (svc->nconfig > 0)
+		st_config_add(cfg, svc->config, svc->nconfig);
 	st_config_add(cfg, shared_config, ST_ARRAY_LEN(shared_config));
 	if (svc->needs & ST_NEED_DB)
 		st_config_add(cfg, db_config, ST_ARRAY_LEN(db_config));
@@ -106,8 +110,6 @@ load_config(struct service_run *run, struct st_config *cfg)
 		st_config_add(cfg, redis_config, ST_ARRAY_LEN(redis_config));
 	if (svc->needs & ST_NEED_KAFKA)
 		st_config_add(cfg, kafka_config, ST_ARRAY_LEN(kafka_config));
-	if (svc->nconfig > 0)
-		st_config_add(cfg, svc->config, svc->nconfig);
 	if (st_config_load(cfg, env_file ? env_file : ".env", err, sizeof(err)) != ST_OK) {
 		fprintf(stderr, "strata-%s: configuration error: %s\n", svc->name, err);
 		return ST_ERR_INVALID;

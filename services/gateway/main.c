@@ -8,6 +8,9 @@
 #include "gateway.h"
 
 static const struct st_config_item config[] = {
+	/* nginx keeps up to 32 idle connections per worker and CivetWeb holds a thread per open
+	 * connection: stay well above every client's pool (PERFORMANCE.md). */
+	ST_CONFIG_INT("HTTP_THREADS", 256, 4, 4096),
 	ST_CONFIG_STR("GATEWAY_AUTH_URL", "http://127.0.0.1:8081"),
 	ST_CONFIG_STR("GATEWAY_INGEST_URL", "http://127.0.0.1:8082"),
 	ST_CONFIG_STR("GATEWAY_STATISTICS_URL", "http://127.0.0.1:8083"),
