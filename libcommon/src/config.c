@@ -14,7 +14,7 @@
 
 #include "strata/log.h"
 
-#define MAX_TABLES 8
+#define MAX_TABLES       8
 #define DOTENV_MAX_BYTES (256 * 1024)
 
 extern char **environ;

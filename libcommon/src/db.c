@@ -60,7 +60,7 @@ struct st_db_result {
 
 ST_STATIC enum st_err db_map_sqlstate(const char *sqlstate);
 ST_STATIC enum st_err db_build_options(const char *schema, int statement_timeout_ms, char *buf,
-                                       size_t cap);
+				       size_t cap);
 ST_STATIC int db_connect_timeout_secs(int connect_timeout_ms);
 
 /*
@@ -140,7 +140,7 @@ db_build_options(const char *schema, int statement_timeout_ms, char *buf, size_t
 	}
 	if (statement_timeout_ms > 0) {
 		n = snprintf(buf + used, cap - used, "%s-c statement_timeout=%d",
-		             used > 0 ? " " : "", statement_timeout_ms);
+			     used > 0 ? " " : "", statement_timeout_ms);
 		if (n < 0 || (size_t)n >= cap - used)
 			goto out;
 	}
@@ -404,7 +404,7 @@ st_db_pool_create(const struct st_db_conf *conf, struct st_db_pool **out)
 
 	pool = st_calloc(1, sizeof(*pool));
 	if (db_build_options(conf->schema, conf->statement_timeout_ms, pool->options,
-	                     sizeof(pool->options)) != ST_OK) {
+			     sizeof(pool->options)) != ST_OK) {
 		st_log(ST_LOG_ERROR, "db",
 		       "invalid pool settings: schema must be lowercase identifiers, "
 		       "statement timeout >= 0");
@@ -413,7 +413,7 @@ st_db_pool_create(const struct st_db_conf *conf, struct st_db_pool **out)
 	pool->url = st_strdup(conf->url);
 	pool->application = conf->application != NULL ? st_strdup(conf->application) : NULL;
 	snprintf(pool->connect_timeout, sizeof(pool->connect_timeout), "%d",
-	         db_connect_timeout_secs(conf->connect_timeout_ms));
+		 db_connect_timeout_secs(conf->connect_timeout_ms));
 	pool->size = conf->size;
 	pool->checkout_timeout_ms = conf->checkout_timeout_ms;
 	pool->conns = st_calloc((size_t)conf->size, sizeof(*pool->conns));
@@ -519,7 +519,7 @@ st_db_release(struct st_db_pool *pool, struct st_db_conn *conn)
 
 enum st_err
 st_db_query(struct st_db_conn *conn, const char *sql, int nparams, const char *const *params,
-            struct st_db_result **out, char *err, size_t errcap)
+	    struct st_db_result **out, char *err, size_t errcap)
 {
 	PGresult *res = NULL;
 	enum st_err rc = ST_OK;
@@ -543,7 +543,7 @@ st_db_query(struct st_db_conn *conn, const char *sql, int nparams, const char *c
 		break;
 	default:
 		copy_message(err, errcap,
-		             res != NULL ? PQresultErrorMessage(res) : PQerrorMessage(conn->pg));
+			     res != NULL ? PQresultErrorMessage(res) : PQerrorMessage(conn->pg));
 		if (PQstatus(conn->pg) != CONNECTION_OK) {
 			conn->bad = true;
 			rc = ST_ERR_UNAVAILABLE;
@@ -569,7 +569,7 @@ out:
 
 enum st_err
 st_db_pool_query(struct st_db_pool *pool, const char *sql, int nparams, const char *const *params,
-                 struct st_db_result **out, char *err, size_t errcap)
+		 struct st_db_result **out, char *err, size_t errcap)
 {
 	struct st_db_conn *conn = NULL;
 	enum st_err rc;
@@ -579,8 +579,8 @@ st_db_pool_query(struct st_db_pool *pool, const char *sql, int nparams, const ch
 	rc = st_db_acquire(pool, &conn);
 	if (rc != ST_OK) {
 		copy_message(err, errcap,
-		             rc == ST_ERR_TIMEOUT ? "no database connection free in time"
-		                                  : "database unavailable");
+			     rc == ST_ERR_TIMEOUT ? "no database connection free in time"
+						  : "database unavailable");
 		goto out;
 	}
 	rc = st_db_query(conn, sql, nparams, params, out, err, errcap);

@@ -70,7 +70,8 @@ st_http_problem_render(int status, const char *detail, const char *request_id,
 	char *text;
 
 	snprintf(type, sizeof(type), "/problems/%s", i < 0 ? "error" : statuses[i].slug);
-	/* A validation failure has its own type whatever its status, so clients can branch on it. */
+	/* A validation failure has its own type whatever its status, so clients can branch on it.
+	 */
 	if (errs != NULL && errs->n > 0)
 		snprintf(type, sizeof(type), "/problems/validation-error");
 	cJSON_AddStringToObject(doc, "type", type);

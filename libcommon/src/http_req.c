@@ -194,8 +194,7 @@ format_head(struct st_req *req, int status, const char *ctype, const char *frami
 
 	if (req->headers_cut)
 		st_log(ST_LOG_WARN, "http", "extra response headers cut status=%d", status);
-	n = snprintf(buf, cap,
-		     "HTTP/1.1 %d %s\r\n%s%s%s%sX-Request-Id: %s\r\n%s%.*s\r\n", status,
+	n = snprintf(buf, cap, "HTTP/1.1 %d %s\r\n%s%s%s%sX-Request-Id: %s\r\n%s%.*s\r\n", status,
 		     st_http_reason(status), ctype ? "Content-Type: " : "", ctype ? ctype : "",
 		     ctype ? "\r\n" : "", framing, req->request_id,
 		     closing ? "Connection: close\r\n" : "", (int)req->headers_len, req->headers);
@@ -277,8 +276,7 @@ st_http_reply_no_content(struct st_req *req)
 }
 
 static int
-reply_problem(struct st_req *req, int status, const char *detail,
-	      const struct st_json_errs *errs)
+reply_problem(struct st_req *req, int status, const char *detail, const struct st_json_errs *errs)
 {
 	size_t len;
 	char *text = st_http_problem_render(status, detail, req->request_id, errs, &len);

@@ -120,9 +120,9 @@ st_http_request_id_ok(const char *id)
 	for (const char *p = id; *p != '\0'; p++, n++) {
 		char c = *p;
 
-		if (n >= 64 || !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-				 (c >= '0' && c <= '9') || c == '.' || c == '_' || c == ':' ||
-				 c == '-'))
+		if (n >= 64 ||
+		    !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == ':' || c == '-'))
 			return false;
 	}
 	return n > 0;

@@ -208,8 +208,20 @@ access_log(const struct st_req *req, size_t idx, int status, double ms)
 	if (idx >= s->conf.nroutes && idx - s->conf.nroutes < ROUTE_UNMATCHED)
 		level = ST_LOG_DEBUG; /* probes every few seconds would drown the log */
 	st_log(level, "access", "%s %s status=%d ms=%.2f bytes=%zu remote=%s sub=%s",
-	       req->ri->request_method, req->path, status, ms, req->bytes_out,
-	       req->ri->remote_addr, req->has_principal ? req->principal.sub : "-");
+	       req->ri->request_method, req->path, status, ms, req->bytes_out, req->ri->remote_addr,
+	       req->has_principal ? req->principal.sub : "-");
+}
+
+/* The end of every request: metrics, the access log line, and releasing what it held. */
+static void
+finish(struct st_req *req, size_t stats_idx, int status, int64_t start_us)
+{
+	double secs = (double)(st_now_mono_us() - start_us) / 1e6;
+
+	count_request(req->srv, stats_idx, status, secs);
+	access_log(req, stats_idx, status, secs * 1000.0);
+	http_req_cleanup(req);
+	st_log_set_request_id(NULL);
 }
 
 static int
@@ -240,7 +252,8 @@ dispatch(struct mg_connection *conn, void *cbdata)
 	if (idx < 0)
 		goto done;
 	stats_idx = (size_t)idx;
-	if (req.has_principal && !st_scopes_allow(req.principal.scopes, s->conf.routes[idx].scope)) {
+	if (req.has_principal &&
+	    !st_scopes_allow(req.principal.scopes, s->conf.routes[idx].scope)) {
 		char need[64];
 
 		st_scopes_format(s->conf.routes[idx].scope, need, sizeof(need));
@@ -256,14 +269,8 @@ dispatch(struct mg_connection *conn, void *cbdata)
 		status = st_http_reply_problem(&req, 500, "the server failed to answer");
 	}
 	status = req.status;
-done : {
-	double secs = (double)(st_now_mono_us() - start) / 1e6;
-
-	count_request(s, stats_idx, status, secs);
-	access_log(&req, stats_idx, status, secs * 1000.0);
-}
-	http_req_cleanup(&req);
-	st_log_set_request_id(NULL);
+done:
+	finish(&req, stats_idx, status, start);
 	return status;
 }
 

@@ -232,8 +232,7 @@ resp_reset(struct st_httpc_resp *resp)
 
 /* One attempt. */
 static enum st_err
-attempt(struct st_httpc *c, CURL *curl, const struct st_httpc_req *req,
-	struct st_httpc_resp *resp)
+attempt(struct st_httpc *c, CURL *curl, const struct st_httpc_req *req, struct st_httpc_resp *resp)
 {
 	struct curl_slist *list = NULL;
 	struct sink sink = { resp, 0, c->conf.max_response, false };
@@ -290,8 +289,8 @@ attempt(struct st_httpc *c, CURL *curl, const struct st_httpc_req *req,
 static bool
 worth_retrying(enum st_err rc, long status)
 {
-	return rc == ST_ERR_UNAVAILABLE || (rc == ST_OK && (status == 502 || status == 503 ||
-							    status == 504));
+	return rc == ST_ERR_UNAVAILABLE ||
+	       (rc == ST_OK && (status == 502 || status == 503 || status == 504));
 }
 
 enum st_err

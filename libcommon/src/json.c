@@ -64,7 +64,8 @@ st_json_parse(const char *buf, size_t len, char *err, size_t errcap)
 static const cJSON *
 field_of(const cJSON *obj, const char *field, bool required, struct st_json_errs *errs)
 {
-	const cJSON *item = cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, field) : NULL;
+	const cJSON *item =
+		cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, field) : NULL;
 
 	if (item == NULL || cJSON_IsNull(item)) {
 		if (required)
@@ -180,7 +181,8 @@ st_json_reject_unknown(const cJSON *obj, const char *const *allowed, struct st_j
 		for (size_t i = 0; allowed[i] != NULL && !known; i++)
 			known = item->string != NULL && strcmp(item->string, allowed[i]) == 0;
 		if (!known)
-			st_json_errs_add(errs, item->string ? item->string : "", "is not a known field");
+			st_json_errs_add(errs, item->string ? item->string : "",
+					 "is not a known field");
 	}
 }
 

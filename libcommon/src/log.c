@@ -13,8 +13,8 @@
 #include <unistd.h>
 
 #define LINE_MAX_BYTES 4096
-#define MSG_MAX_BYTES 2048
-#define MAX_FIELDS 16
+#define MSG_MAX_BYTES  2048
+#define MAX_FIELDS     16
 
 volatile int st_log_threshold = ST_LOG_INFO;
 static char service_name[64] = "strata";
@@ -196,8 +196,8 @@ put_closing(struct out *o)
 }
 
 size_t
-st_log_format(char *buf, size_t cap, int64_t epoch_ms, enum st_log_level level,
-	      const char *service, const char *component, const char *request_id, const char *msg)
+st_log_format(char *buf, size_t cap, int64_t epoch_ms, enum st_log_level level, const char *service,
+	      const char *component, const char *request_id, const char *msg)
 {
 	struct out o = { buf, cap, 0, false };
 	char when[32];
@@ -259,8 +259,8 @@ st_log_write(enum st_log_level level, const char *component, const char *fmt, ..
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	n = st_log_format(line, sizeof(line) - 1, st_now_wall_ms(), level, service_name,
-			  component, thread_request_id, msg);
+	n = st_log_format(line, sizeof(line) - 1, st_now_wall_ms(), level, service_name, component,
+			  thread_request_id, msg);
 	line[n++] = '\n';
 	/* One write per line; a short write to stderr is not worth retrying here. */
 	if (write(STDERR_FILENO, line, n) < 0)

@@ -57,9 +57,8 @@ struct st_metrics {
 	size_t ncollectors;
 };
 
-const double st_metrics_latency_bounds[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-					     0.05,   0.1,   0.25,   0.5,   1,    2.5,
-					     5,      10 };
+const double st_metrics_latency_bounds[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+					     0.1,    0.25,  0.5,    1,     2.5,  5,     10 };
 const size_t st_metrics_latency_nbounds = ST_ARRAY_LEN(st_metrics_latency_bounds);
 
 static double
@@ -193,8 +192,8 @@ st_metrics_gauge(struct st_metrics *m, const char *name, const char *help, const
 }
 
 struct st_histogram *
-st_metrics_histogram(struct st_metrics *m, const char *name, const char *help,
-		     const char *labels, const double *bounds, size_t nbounds)
+st_metrics_histogram(struct st_metrics *m, const char *name, const char *help, const char *labels,
+		     const double *bounds, size_t nbounds)
 {
 	struct series *s;
 	bool created;
@@ -299,8 +298,7 @@ struct text {
 	size_t len, cap;
 };
 
-static void
-text_printf(struct text *t, const char *fmt, ...) ST_PRINTF(2, 3);
+static void text_printf(struct text *t, const char *fmt, ...) ST_PRINTF(2, 3);
 
 static void
 text_printf(struct text *t, const char *fmt, ...)
@@ -387,8 +385,8 @@ st_metrics_render(struct st_metrics *m, size_t *len)
 }
 
 void
-st_metrics_each_histogram(struct st_metrics *m, const char *name,
-			  st_metrics_histogram_visitor *fn, void *ctx)
+st_metrics_each_histogram(struct st_metrics *m, const char *name, st_metrics_histogram_visitor *fn,
+			  void *ctx)
 {
 	pthread_mutex_lock(&m->lock);
 	for (const struct family *f = m->first; f != NULL; f = f->next) {

@@ -54,7 +54,7 @@ st_migration_set_cleanup(struct st_migration_set *set)
 
 enum st_err
 st_migration_set_add(struct st_migration_set *set, const char *service, const char *file,
-                     int version, const char *sql, size_t len)
+		     int version, const char *sql, size_t len)
 {
 	struct st_migration m;
 	enum st_err rc = ST_ERR_INVALID;
@@ -99,7 +99,7 @@ st_migrate_parse_name(const char *file, int *version, char *err, size_t errcap)
 			v = v * 10 + (*p - '0');
 	if (digits < 4) {
 		set_err(err, errcap,
-		        "must start with a number of at least 4 digits (0001_what.sql)");
+			"must start with a number of at least 4 digits (0001_what.sql)");
 		goto out;
 	}
 	if (v > INT_MAX || v < 1) {
@@ -120,7 +120,7 @@ st_migrate_parse_name(const char *file, int *version, char *err, size_t errcap)
 	}
 	if (strcmp(p, ".sql") != 0) {
 		set_err(err, errcap,
-		        "the name may hold only [a-z0-9_] and must end in .sql (0001_what.sql)");
+			"the name may hold only [a-z0-9_] and must end in .sql (0001_what.sql)");
 		goto out;
 	}
 	if (strlen(file) >= ST_MIGRATE_FILE_MAX) {
@@ -190,7 +190,7 @@ st_migrate_check_duplicates(const struct st_migration_set *set, char *err, size_
 
 		if (strcmp(a->service, b->service) == 0 && a->version == b->version) {
 			set_err(err, errcap, "%s: %s and %s share number %d", a->service, a->file,
-			        b->file, a->version);
+				b->file, a->version);
 			return ST_ERR_CONFLICT;
 		}
 	}
@@ -250,7 +250,7 @@ out:
 /* Adds every file of one service folder. */
 static enum st_err
 load_service(const char *dir, const char *service, struct st_migration_set *set, char *err,
-             size_t errcap)
+	     size_t errcap)
 {
 	char *sdir = st_asprintf("%s/%s", dir, service);
 	DIR *d = opendir(sdir);
@@ -275,9 +275,9 @@ load_service(const char *dir, const char *service, struct st_migration_set *set,
 		path = st_asprintf("%s/%s", sdir, e->d_name);
 		if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
 			set_err(err, errcap,
-			        "%s: not a regular file (a service folder holds only "
-			        "NNNN_what.sql files)",
-			        path);
+				"%s: not a regular file (a service folder holds only "
+				"NNNN_what.sql files)",
+				path);
 			rc = ST_ERR_INVALID;
 			goto out;
 		}
@@ -315,7 +315,7 @@ st_migrate_load(const char *dir, struct st_migration_set *set, char *err, size_t
 
 	if (d == NULL) {
 		set_err(err, errcap, "%s: cannot open the migrations folder: %s", dir,
-		        strerror(errno));
+			strerror(errno));
 		rc = ST_ERR_IO;
 		goto out;
 	}
@@ -445,10 +445,10 @@ describe_failure(PGconn *pg, const PGresult *res, const char *sql, char *buf, si
 		line = line_of_position(sql, PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION));
 	if (line > 0)
 		snprintf(buf, cap, "%s %s: %s (line %d)", field(res, PG_DIAG_SEVERITY_NONLOCALIZED),
-		         field(res, PG_DIAG_SQLSTATE), msg, line);
+			 field(res, PG_DIAG_SQLSTATE), msg, line);
 	else
 		snprintf(buf, cap, "%s %s: %s", field(res, PG_DIAG_SEVERITY_NONLOCALIZED),
-		         field(res, PG_DIAG_SQLSTATE), msg);
+			 field(res, PG_DIAG_SQLSTATE), msg);
 }
 
 static bool
@@ -462,7 +462,7 @@ result_ok(const PGresult *res)
 /* Runs a fixed statement of this file (parameterized when it takes values). */
 static enum st_err
 exec_fixed(PGconn *pg, const char *sql, int nparams, const char *const *params, PGresult **out,
-           char *err, size_t errcap)
+	   char *err, size_t errcap)
 {
 	PGresult *res = PQexecParams(pg, sql, nparams, NULL, params, NULL, NULL, 0);
 	enum st_err rc = ST_OK;
@@ -527,7 +527,7 @@ load_records(PGconn *pg, bool table_known, struct records *recs, char *err, size
 
 	if (!table_known) {
 		rc = exec_fixed(pg, "SELECT to_regclass('public.strata_migrations') IS NOT NULL", 0,
-		                NULL, &res, err, errcap);
+				NULL, &res, err, errcap);
 		if (rc != ST_OK)
 			goto out;
 		if (strcmp(PQgetvalue(res, 0, 0), "t") != 0)
@@ -536,10 +536,10 @@ load_records(PGconn *pg, bool table_known, struct records *recs, char *err, size
 		res = NULL;
 	}
 	rc = exec_fixed(pg,
-	                "SELECT service, version, name, checksum, "
-	                "to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
-	                "FROM public.strata_migrations ORDER BY service, version",
-	                0, NULL, &res, err, errcap);
+			"SELECT service, version, name, checksum, "
+			"to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
+			"FROM public.strata_migrations ORDER BY service, version",
+			0, NULL, &res, err, errcap);
 	if (rc != ST_OK)
 		goto out;
 	recs->n = (size_t)PQntuples(res);
@@ -585,21 +585,21 @@ apply_one(PGconn *pg, const struct st_migration *m, char *err, size_t errcap)
 	}
 	if (PQtransactionStatus(pg) != PQTRANS_INTRANS) {
 		set_err(err, errcap,
-		        "migration %s/%s ended the transaction itself: a migration file must not "
-		        "contain BEGIN, COMMIT or ROLLBACK (check the database by hand)",
-		        m->service, m->file);
+			"migration %s/%s ended the transaction itself: a migration file must not "
+			"contain BEGIN, COMMIT or ROLLBACK (check the database by hand)",
+			m->service, m->file);
 		rc = ST_ERR_INVALID;
 		goto out;
 	}
 	rc = exec_fixed(pg,
-	                "INSERT INTO public.strata_migrations (service, version, name, checksum) "
-	                "VALUES ($1, $2::int, $3, $4)",
-	                4, params, NULL, why, sizeof(why));
+			"INSERT INTO public.strata_migrations (service, version, name, checksum) "
+			"VALUES ($1, $2::int, $3, $4)",
+			4, params, NULL, why, sizeof(why));
 	if (rc == ST_OK)
 		rc = exec_fixed(pg, "COMMIT", 0, NULL, NULL, why, sizeof(why));
 	if (rc != ST_OK)
 		set_err(err, errcap, "migration %s/%s could not be recorded: %s", m->service,
-		        m->file, why);
+			m->file, why);
 out:
 	PQclear(res);
 	if (rc != ST_OK && PQstatus(pg) == CONNECTION_OK && PQtransactionStatus(pg) != PQTRANS_IDLE)
@@ -616,7 +616,7 @@ out:
  */
 static enum st_err
 reconcile(const struct st_migration_set *set, struct records *recs, enum st_migrate_mode mode,
-          FILE *out, size_t *pending, char *err, size_t errcap)
+	  FILE *out, size_t *pending, char *err, size_t errcap)
 {
 	enum st_err rc = ST_OK;
 
@@ -631,18 +631,18 @@ reconcile(const struct st_migration_set *set, struct records *recs, enum st_migr
 			if (strcmp(r->checksum, m->checksum) == 0) {
 				if (mode == ST_MIGRATE_STATUS)
 					fprintf(out, "applied %s/%s %s\n", m->service, m->file,
-					        r->applied_at);
+						r->applied_at);
 				continue;
 			}
 			if (mode == ST_MIGRATE_STATUS)
 				fprintf(out, "changed %s/%s\n", m->service, m->file);
 			if (rc == ST_OK)
 				set_err(err, errcap,
-				        "%s/%s changed after it was applied (checksum %.12s..., "
-				        "recorded %.12s...): migrations are forward-only, add a "
-				        "new "
-				        "file instead",
-				        m->service, m->file, m->checksum, r->checksum);
+					"%s/%s changed after it was applied (checksum %.12s..., "
+					"recorded %.12s...): migrations are forward-only, add a "
+					"new "
+					"file instead",
+					m->service, m->file, m->checksum, r->checksum);
 			rc = ST_ERR_CONFLICT;
 			continue;
 		}
@@ -656,9 +656,9 @@ reconcile(const struct st_migration_set *set, struct records *recs, enum st_migr
 		if (highest > m->version) {
 			if (rc == ST_OK)
 				set_err(err, errcap,
-				        "%s/%s is pending but %s version %d is already applied: "
-				        "renumber it above %d",
-				        m->service, m->file, m->service, highest, highest);
+					"%s/%s is pending but %s version %d is already applied: "
+					"renumber it above %d",
+					m->service, m->file, m->service, highest, highest);
 			rc = ST_ERR_CONFLICT;
 		}
 	}
@@ -667,17 +667,17 @@ reconcile(const struct st_migration_set *set, struct records *recs, enum st_migr
 			continue;
 		if (mode == ST_MIGRATE_STATUS)
 			fprintf(out, "missing %s/%s (recorded, no file)\n", recs->items[j].service,
-			        recs->items[j].file);
+				recs->items[j].file);
 		else
 			fprintf(out, "warning: %s/%s is recorded as applied but has no file\n",
-			        recs->items[j].service, recs->items[j].file);
+				recs->items[j].service, recs->items[j].file);
 	}
 	return rc;
 }
 
 enum st_err
 st_migrate_run(const char *url, const struct st_migration_set *set, enum st_migrate_mode mode,
-               FILE *out, size_t *pending, char *err, size_t errcap)
+	       FILE *out, size_t *pending, char *err, size_t errcap)
 {
 	static const char *const lock_params[] = { ST_MIGRATE_LOCK_KEY };
 	struct records recs = { NULL, 0 };
@@ -696,15 +696,15 @@ st_migrate_run(const char *url, const struct st_migration_set *set, enum st_migr
 		/* Held until this session ends: a concurrent run waits here, then finds its work
 		 * done. */
 		rc = exec_fixed(pg, "SELECT pg_advisory_lock($1::bigint)", 1, lock_params, NULL,
-		                err, errcap);
+				err, errcap);
 		if (rc == ST_OK)
 			rc = exec_fixed(pg,
-			                "CREATE TABLE IF NOT EXISTS public.strata_migrations ("
-			                "service text NOT NULL, version int NOT NULL, "
-			                "name text NOT NULL, checksum text NOT NULL, "
-			                "applied_at timestamptz NOT NULL DEFAULT now(), "
-			                "PRIMARY KEY (service, version))",
-			                0, NULL, NULL, err, errcap);
+					"CREATE TABLE IF NOT EXISTS public.strata_migrations ("
+					"service text NOT NULL, version int NOT NULL, "
+					"name text NOT NULL, checksum text NOT NULL, "
+					"applied_at timestamptz NOT NULL DEFAULT now(), "
+					"PRIMARY KEY (service, version))",
+					0, NULL, NULL, err, errcap);
 		if (rc != ST_OK)
 			goto out;
 	}
@@ -732,7 +732,7 @@ st_migrate_run(const char *url, const struct st_migration_set *set, enum st_migr
 			goto out;
 		done++;
 		fprintf(out, "applied %s/%s (%lld ms)\n", m->service, m->file,
-		        (long long)(st_now_mono_ms() - started));
+			(long long)(st_now_mono_ms() - started));
 		fflush(out);
 	}
 	if (mode == ST_MIGRATE_APPLY && done == 0)

@@ -79,8 +79,8 @@ st_principal_field_ok(const char *s, size_t cap)
 	for (const char *p = s; *p != '\0'; p++, n++) {
 		char c = *p;
 		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			  (c >= '0' && c <= '9') || c == '.' || c == '_' || c == ':' ||
-			  c == '@' || c == '-';
+			  (c >= '0' && c <= '9') || c == '.' || c == '_' || c == ':' || c == '@' ||
+			  c == '-';
 		if (!ok)
 			return false;
 	}
@@ -118,12 +118,12 @@ st_principal_sign(const struct st_principal *p, const char *secret, char *out, s
 	int n;
 
 	if (!st_principal_field_ok(p->sub, sizeof(p->sub)) || !kind_ok(p->kind) ||
-	    (p->request_id[0] != '\0' && !st_principal_field_ok(p->request_id,
-								 sizeof(p->request_id))))
+	    (p->request_id[0] != '\0' &&
+	     !st_principal_field_ok(p->request_id, sizeof(p->request_id))))
 		return ST_ERR_INVALID;
 	st_scopes_format(p->scopes, scopes, sizeof(scopes));
-	n = snprintf(out, cap, "v1;sub=%s;kind=%s;scopes=%s;rid=%s;t=%lld", p->sub, p->kind,
-		     scopes, p->request_id, (long long)p->issued_ms);
+	n = snprintf(out, cap, "v1;sub=%s;kind=%s;scopes=%s;rid=%s;t=%lld", p->sub, p->kind, scopes,
+		     p->request_id, (long long)p->issued_ms);
 	if (n < 0 || (size_t)n + 5 + 64 + 1 > cap)
 		return ST_ERR_TOO_LARGE;
 	hmac_hex(secret, out, (size_t)n, sig);
@@ -190,10 +190,11 @@ st_principal_verify(const char *header, const char *secret, int64_t now_ms, int6
 	/* Signed, so written by the gateway: still validate, as a defence in depth. */
 	errno = 0;
 	issued = strtoll(t, &end, 10);
-	if (errno != 0 || end == t || *end != '\0' || !st_principal_field_ok(pr.sub, sizeof(pr.sub)) ||
-	    !kind_ok(pr.kind) || !st_scopes_parse(scopes, &pr.scopes) ||
-	    (pr.request_id[0] != '\0' && !st_principal_field_ok(pr.request_id,
-								sizeof(pr.request_id))))
+	if (errno != 0 || end == t || *end != '\0' ||
+	    !st_principal_field_ok(pr.sub, sizeof(pr.sub)) || !kind_ok(pr.kind) ||
+	    !st_scopes_parse(scopes, &pr.scopes) ||
+	    (pr.request_id[0] != '\0' &&
+	     !st_principal_field_ok(pr.request_id, sizeof(pr.request_id))))
 		return fail(err, errcap, "malformed");
 	if (issued > now_ms + max_age_ms || issued < now_ms - max_age_ms)
 		return fail(err, errcap, "stale");

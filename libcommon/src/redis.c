@@ -62,8 +62,8 @@ struct redis_cmd {
 };
 
 ST_STATIC enum st_err redis_url_parse(const char *url, char *host, size_t host_cap, int *port,
-                                      char *user, size_t user_cap, char *password,
-                                      size_t password_cap, int *db);
+				      char *user, size_t user_cap, char *password,
+				      size_t password_cap, int *db);
 
 static int
 hex_value(char c)
@@ -132,7 +132,7 @@ parse_int(const char *s, const char *end, int min, int max, int *out)
  */
 ST_STATIC enum st_err
 redis_url_parse(const char *url, char *host, size_t host_cap, int *port, char *user,
-                size_t user_cap, char *password, size_t password_cap, int *db)
+		size_t user_cap, char *password, size_t password_cap, int *db)
 {
 	static const char scheme[] = "redis://";
 	const char *p, *end, *at, *hs, *he, *colon;
@@ -284,7 +284,7 @@ slot_connect(struct st_redis *r, struct redis_slot *s)
 		const char *auth_user[] = { "AUTH", r->user, r->password };
 		const char *auth[] = { "AUTH", r->password };
 		bool ok = r->user[0] != '\0' ? setup_command(c, 3, auth_user)
-		                             : setup_command(c, 2, auth);
+					     : setup_command(c, 2, auth);
 		if (!ok)
 			goto out;
 	}
@@ -499,7 +499,7 @@ st_redis_create(const struct st_redis_conf *conf, struct st_redis **out)
 	}
 	r = st_calloc(1, sizeof(*r));
 	if (redis_url_parse(conf->url, r->host, sizeof(r->host), &r->port, r->user, sizeof(r->user),
-	                    r->password, sizeof(r->password), &r->db) != ST_OK) {
+			    r->password, sizeof(r->password), &r->db) != ST_OK) {
 		/* The URL may carry the password: say what is expected, not what was given. */
 		st_log(ST_LOG_ERROR, "redis",
 		       "invalid redis url: expected redis://[[user]:password@]host[:port][/db]");
@@ -538,7 +538,7 @@ st_redis_destroy(struct st_redis *r)
 
 enum st_err
 st_redis_argv(struct st_redis *r, int argc, const char *const *argv, const size_t *lens,
-              struct redisReply **out)
+	      struct redisReply **out)
 {
 	struct redis_cmd cmd = { argc, argv, lens, NULL, NULL };
 

@@ -158,7 +158,8 @@ connect_all(const struct st_service *svc, struct st_app *app)
 		 * /readyz says so meanwhile. */
 		rc = st_db_pool_create(&dc, &app->db);
 		if (rc == ST_ERR_UNAVAILABLE)
-			st_log(ST_LOG_WARN, "service", "PostgreSQL unreachable at start; will retry");
+			st_log(ST_LOG_WARN, "service",
+			       "PostgreSQL unreachable at start; will retry");
 		else if (rc != ST_OK)
 			return rc;
 	}
@@ -251,7 +252,8 @@ shutdown_all(struct service_run *run)
 
 	if (run->http != NULL) {
 		long long drain_ms = st_config_int(app->config, "SHUTDOWN_DRAIN_MS");
-		struct timespec ts = { (time_t)(drain_ms / 1000), (long)(drain_ms % 1000) * 1000000L };
+		struct timespec ts = { (time_t)(drain_ms / 1000),
+				       (long)(drain_ms % 1000) * 1000000L };
 
 		st_http_server_drain(run->http);
 		if (drain_ms > 0)

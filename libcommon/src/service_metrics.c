@@ -46,8 +46,9 @@ read_stat(double *cpu_s, long *threads)
 		/* Fields after the command name, which may hold spaces: start after ')'. */
 		p = strrchr(line, ')');
 		if (p != NULL &&
-		    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu %*d %*d %*d "
-				  "%*d %ld",
+		    sscanf(p + 2,
+			   "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu %*d %*d %*d "
+			   "%*d %ld",
 			   &utime, &stime, &nthreads) == 3) {
 			*cpu_s = (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
 			*threads = nthreads;

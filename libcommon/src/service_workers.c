@@ -43,8 +43,8 @@ service_consumers_start(struct service_run *run)
 		if (rc == ST_OK)
 			rc = st_kafka_consumer_start(run->consumers[i]);
 		if (rc != ST_OK) {
-			st_log(ST_LOG_ERROR, "service", "consumer failed to start topic=%s group=%s",
-			       c->topic, c->group);
+			st_log(ST_LOG_ERROR, "service",
+			       "consumer failed to start topic=%s group=%s", c->topic, c->group);
 			return rc;
 		}
 	}
@@ -81,7 +81,8 @@ loop_main(void *arg)
 		until.tv_nsec = (long)(ns % 1000000000);
 		pthread_mutex_lock(&run->stop_lock);
 		while (!atomic_load(&run->stopping) &&
-		       pthread_cond_timedwait(&run->stop_cond, &run->stop_lock, &until) != ETIMEDOUT)
+		       pthread_cond_timedwait(&run->stop_cond, &run->stop_lock, &until) !=
+			       ETIMEDOUT)
 			;
 		pthread_mutex_unlock(&run->stop_lock);
 	}
@@ -104,7 +105,8 @@ service_loops_start(struct service_run *run)
 		lt->loop = &svc->loops[i];
 		lt->run = run;
 		if (pthread_create(&lt->thread, NULL, loop_main, lt) != 0) {
-			st_log(ST_LOG_ERROR, "service", "cannot start loop name=%s", lt->loop->name);
+			st_log(ST_LOG_ERROR, "service", "cannot start loop name=%s",
+			       lt->loop->name);
 			return ST_ERR_INTERNAL;
 		}
 		lt->started = true;

@@ -90,10 +90,9 @@ build_health(struct st_app *app, struct gateway *gw, char **body)
 	}
 	deps = cJSON_CreateObject();
 	merge_dependency(deps, "redis", st_redis_ping(app->redis) == ST_OK ? "ok" : "down");
-	merge_dependency(deps, "kafka",
-			 st_kafka_producer_ping(app->kafka, gw->health_timeout_ms) == ST_OK
-				 ? "ok"
-				 : "down");
+	merge_dependency(
+		deps, "kafka",
+		st_kafka_producer_ping(app->kafka, gw->health_timeout_ms) == ST_OK ? "ok" : "down");
 	services = cJSON_CreateObject();
 	for (size_t i = 0; i < GATEWAY_UPSTREAMS; i++) {
 		struct probe *p = &probes[i];
@@ -102,7 +101,8 @@ build_health(struct st_app *app, struct gateway *gw, char **body)
 		if (p->started)
 			pthread_join(p->thread, NULL);
 		cJSON_AddStringToObject(one, "status", p->ready ? "ok" : "down");
-		cJSON_AddNumberToObject(one, "latency_ms", (double)(int)(p->latency_ms * 100) / 100);
+		cJSON_AddNumberToObject(one, "latency_ms",
+					(double)(int)(p->latency_ms * 100) / 100);
 		if (!p->ready)
 			cJSON_AddStringToObject(one, "detail", p->detail);
 		cJSON_ArrayForEach(c, p->checks)

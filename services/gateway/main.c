@@ -28,7 +28,7 @@ static const struct st_route routes[] = {
 static enum st_err
 gateway_init(struct st_app *app)
 {
-	static const char *const names[GATEWAY_UPSTREAMS] = { "auth",      "ingest",    "statistics",
+	static const char *const names[GATEWAY_UPSTREAMS] = { "auth",     "ingest",    "statistics",
 							      "alerting", "scheduler", "storage" };
 	static const char *const settings[GATEWAY_UPSTREAMS] = {
 		"GATEWAY_AUTH_URL",     "GATEWAY_INGEST_URL",    "GATEWAY_STATISTICS_URL",

@@ -57,11 +57,11 @@ START_TEST(create_settings_and_stats)
 	ck_assert_int_eq(stats.open, 1); /* one connection proved the settings */
 	ck_assert_int_eq(stats.busy, 0);
 	ck_assert_int_eq(st_db_pool_query(pool,
-	                                  "SELECT current_setting('search_path'), "
-	                                  "current_setting('statement_timeout'), "
-	                                  "current_setting('application_name')",
-	                                  0, NULL, &res, err, sizeof(err)),
-	                 ST_OK);
+					  "SELECT current_setting('search_path'), "
+					  "current_setting('statement_timeout'), "
+					  "current_setting('application_name')",
+					  0, NULL, &res, err, sizeof(err)),
+			 ST_OK);
 	ck_assert_str_eq(st_db_get(res, 0, 0), "it_nowhere,public");
 	ck_assert_str_eq(st_db_get(res, 0, 1), "1500ms");
 	ck_assert_str_eq(st_db_get(res, 0, 2), "strata-it-db");
@@ -92,9 +92,9 @@ END_TEST
 START_TEST(unreachable_server_still_creates)
 {
 	struct st_db_conf conf = { .url = "postgresql://strata@127.0.0.1:1/strata",
-		                   .size = 2,
-		                   .checkout_timeout_ms = 500,
-		                   .connect_timeout_ms = 2000 };
+				   .size = 2,
+				   .checkout_timeout_ms = 500,
+				   .connect_timeout_ms = 2000 };
 	struct st_db_pool *pool = NULL;
 	struct st_db_stats stats;
 	char err[128];
@@ -102,7 +102,7 @@ START_TEST(unreachable_server_still_creates)
 	ck_assert_int_eq(st_db_pool_create(&conf, &pool), ST_ERR_UNAVAILABLE);
 	ck_assert_ptr_nonnull(pool); /* connects lazily later */
 	ck_assert_int_eq(st_db_pool_query(pool, "SELECT 1", 0, NULL, NULL, err, sizeof(err)),
-	                 ST_ERR_UNAVAILABLE);
+			 ST_ERR_UNAVAILABLE);
 	ck_assert_int_eq(st_db_ping(pool), ST_ERR_UNAVAILABLE);
 	st_db_pool_stats(pool, &stats);
 	ck_assert_int_eq(stats.open, 0);
@@ -114,17 +114,17 @@ END_TEST
 START_TEST(parameters_round_trip)
 {
 	static const char hostile[] =
-	        "O'Brien \"quoted\" \\ back; DROP TABLE x; -- $1 \xe2\x82\xac";
+		"O'Brien \"quoted\" \\ back; DROP TABLE x; -- $1 \xe2\x82\xac";
 	const char *params[] = { hostile, NULL, "" };
 	struct st_db_pool *pool = make_pool(1, 1000, 0, NULL);
 	struct st_db_result *res = NULL;
 	char err[256];
 
 	ck_assert_int_eq(st_db_pool_query(pool,
-	                                  "SELECT $1::text, $2::text, $3::text, length($1), "
-	                                  "$2::text IS NULL",
-	                                  3, params, &res, err, sizeof(err)),
-	                 ST_OK);
+					  "SELECT $1::text, $2::text, $3::text, length($1), "
+					  "$2::text IS NULL",
+					  3, params, &res, err, sizeof(err)),
+			 ST_OK);
 	ck_assert_int_eq(st_db_rows(res), 1);
 	ck_assert_int_eq(st_db_cols(res), 5);
 	ck_assert_str_eq(st_db_get(res, 0, 0), hostile);
@@ -153,38 +153,38 @@ START_TEST(errors_map_to_st_err)
 
 	ck_assert_int_eq(st_db_acquire(pool, &conn), ST_OK);
 	ck_assert_int_eq(st_db_query(conn,
-	                             "CREATE TEMP TABLE it_u (id int PRIMARY KEY, n int "
-	                             "NOT NULL CHECK (n > 0))",
-	                             0, NULL, NULL, err, sizeof(err)),
-	                 ST_OK);
+				     "CREATE TEMP TABLE it_u (id int PRIMARY KEY, n int "
+				     "NOT NULL CHECK (n > 0))",
+				     0, NULL, NULL, err, sizeof(err)),
+			 ST_OK);
 	ck_assert_int_eq(st_db_query(conn, "INSERT INTO it_u VALUES ($1::int, 1)", 1, one, &res,
-	                             err, sizeof(err)),
-	                 ST_OK);
+				     err, sizeof(err)),
+			 ST_OK);
 	ck_assert_int_eq(st_db_affected(res), 1);
 	st_db_result_free(res);
 	/* unique violation */
 	ck_assert_int_eq(st_db_query(conn, "INSERT INTO it_u VALUES ($1::int, 1)", 1, one, &res,
-	                             err, sizeof(err)),
-	                 ST_ERR_CONFLICT);
+				     err, sizeof(err)),
+			 ST_ERR_CONFLICT);
 	ck_assert_ptr_null(res);
 	ck_assert_msg(strstr(err, "duplicate key") != NULL, "%s", err);
 	ck_assert(err[strlen(err) - 1] != '\n');
 	/* check violation and not-null violation: class 23, not a conflict */
 	ck_assert_int_eq(st_db_query(conn, "INSERT INTO it_u VALUES ($1::int, 0)", 1, two, NULL,
-	                             err, sizeof(err)),
-	                 ST_ERR_INVALID);
+				     err, sizeof(err)),
+			 ST_ERR_INVALID);
 	ck_assert_int_eq(st_db_query(conn, "INSERT INTO it_u VALUES ($1::int, NULL)", 1, two, NULL,
-	                             err, sizeof(err)),
-	                 ST_ERR_INVALID);
+				     err, sizeof(err)),
+			 ST_ERR_INVALID);
 	/* data exception, class 22 */
 	ck_assert_int_eq(st_db_query(conn, "SELECT 'abc'::int", 0, NULL, NULL, err, sizeof(err)),
-	                 ST_ERR_INVALID);
+			 ST_ERR_INVALID);
 	/* statement timeout (300 ms) */
 	ck_assert_int_eq(st_db_query(conn, "SELECT pg_sleep(2)", 0, NULL, NULL, err, sizeof(err)),
-	                 ST_ERR_TIMEOUT);
+			 ST_ERR_TIMEOUT);
 	/* a bug in our SQL */
 	ck_assert_int_eq(st_db_query(conn, "SELEC 1", 0, NULL, NULL, err, sizeof(err)),
-	                 ST_ERR_INTERNAL);
+			 ST_ERR_INTERNAL);
 	ck_assert_int_eq(st_db_query(conn, "SELECT 1", 0, NULL, NULL, NULL, 0), ST_OK);
 	st_db_release(pool, conn);
 	st_db_pool_destroy(pool);
@@ -260,12 +260,12 @@ START_TEST(release_rolls_back)
 
 	ck_assert_int_eq(st_db_acquire(pool, &conn), ST_OK);
 	ck_assert_int_eq(st_db_query(conn, "CREATE TEMP TABLE it_tx (n int)", 0, NULL, NULL, err,
-	                             sizeof(err)),
-	                 ST_OK);
+				     sizeof(err)),
+			 ST_OK);
 	ck_assert_int_eq(st_db_begin(conn), ST_OK);
 	ck_assert_int_eq(
-	        st_db_query(conn, "INSERT INTO it_tx VALUES (1)", 0, NULL, NULL, err, sizeof(err)),
-	        ST_OK);
+		st_db_query(conn, "INSERT INTO it_tx VALUES (1)", 0, NULL, NULL, err, sizeof(err)),
+		ST_OK);
 	ck_assert_int_eq(PQtransactionStatus(st_db_conn_pg(conn)), PQTRANS_INTRANS);
 	st_db_release(pool, conn); /* no COMMIT */
 
@@ -273,15 +273,15 @@ START_TEST(release_rolls_back)
 	ck_assert_ptr_eq(again, conn); /* size 1: the same connection, temp table and all */
 	ck_assert_int_eq(PQtransactionStatus(st_db_conn_pg(again)), PQTRANS_IDLE);
 	ck_assert_int_eq(
-	        st_db_query(again, "SELECT count(*) FROM it_tx", 0, NULL, &res, err, sizeof(err)),
-	        ST_OK);
+		st_db_query(again, "SELECT count(*) FROM it_tx", 0, NULL, &res, err, sizeof(err)),
+		ST_OK);
 	ck_assert_str_eq(st_db_get(res, 0, 0), "0");
 	st_db_result_free(res);
 
 	/* An aborted transaction (an error inside it) is rolled back too. */
 	ck_assert_int_eq(st_db_begin(again), ST_OK);
 	ck_assert_int_eq(st_db_query(again, "SELECT 1/0", 0, NULL, NULL, err, sizeof(err)),
-	                 ST_ERR_INVALID);
+			 ST_ERR_INVALID);
 	ck_assert_int_eq(PQtransactionStatus(st_db_conn_pg(again)), PQTRANS_INERROR);
 	st_db_release(pool, again);
 	ck_assert_int_eq(st_db_acquire(pool, &again), ST_OK);
@@ -289,14 +289,14 @@ START_TEST(release_rolls_back)
 	/* And commit works as it should. */
 	ck_assert_int_eq(st_db_begin(again), ST_OK);
 	ck_assert_int_eq(
-	        st_db_query(again, "INSERT INTO it_tx VALUES (2)", 0, NULL, NULL, err, sizeof(err)),
-	        ST_OK);
+		st_db_query(again, "INSERT INTO it_tx VALUES (2)", 0, NULL, NULL, err, sizeof(err)),
+		ST_OK);
 	ck_assert_int_eq(st_db_commit(again), ST_OK);
 	ck_assert_int_eq(st_db_begin(again), ST_OK);
 	ck_assert_int_eq(st_db_rollback(again), ST_OK);
 	ck_assert_int_eq(
-	        st_db_query(again, "SELECT count(*) FROM it_tx", 0, NULL, &res, err, sizeof(err)),
-	        ST_OK);
+		st_db_query(again, "SELECT count(*) FROM it_tx", 0, NULL, &res, err, sizeof(err)),
+		ST_OK);
 	ck_assert_str_eq(st_db_get(res, 0, 0), "1");
 	st_db_result_free(res);
 	st_db_release(pool, again);
@@ -318,7 +318,7 @@ backend_pids(struct st_db_pool *pool, int n, char pids[][16])
 
 		ck_assert_msg(rc == ST_OK, "acquire %d: %s", i, st_err_str(rc));
 		rc = st_db_query(conns[i], "SELECT pg_backend_pid()", 0, NULL, &res, err,
-		                 sizeof(err));
+				 sizeof(err));
 		ck_assert_msg(rc == ST_OK, "query on connection %d: %s %s", i, st_err_str(rc), err);
 		st_strlcpy(pids[i], st_db_get(res, 0, 0), 16);
 		st_db_result_free(res);
@@ -338,8 +338,8 @@ START_TEST(lost_connection_is_reported_then_replaced)
 	ck_assert_int_eq(st_db_acquire(pool, &conn), ST_OK);
 	/* The server ends this very session in the middle of a query. */
 	ck_assert_int_eq(st_db_query(conn, "SELECT pg_terminate_backend(pg_backend_pid())", 0, NULL,
-	                             NULL, err, sizeof(err)),
-	                 ST_ERR_UNAVAILABLE);
+				     NULL, err, sizeof(err)),
+			 ST_ERR_UNAVAILABLE);
 	st_db_release(pool, conn);
 	st_db_pool_stats(pool, &stats);
 	ck_assert_int_eq(stats.open, 0); /* dropped at release */
@@ -381,7 +381,7 @@ START_TEST(survives_server_restart)
 	ck_assert_int_eq(stats.open, N);
 	ck_assert_uint_eq(stats.reconnects, N);
 	ck_assert_int_eq(st_db_pool_query(pool, "SELECT 1", 0, NULL, NULL, err, sizeof(err)),
-	                 ST_OK);
+			 ST_OK);
 	ck_assert_int_eq(st_db_ping(pool), ST_OK);
 	st_db_pool_destroy(pool);
 }

@@ -18,8 +18,8 @@ static struct st_redis *
 make_client(int size)
 {
 	struct st_redis_conf conf = { .url = it_env("REDIS_URL", NULL),
-		                      .size = size,
-		                      .timeout_ms = 2000 };
+				      .size = size,
+				      .timeout_ms = 2000 };
 	struct st_redis *r = NULL;
 
 	ck_assert_msg(conf.url != NULL, "REDIS_URL is not set");
@@ -60,7 +60,7 @@ START_TEST(binary_round_trip)
 
 	/* the format entry point, %b binary-safe as well */
 	ck_assert_int_eq(st_redis_cmd(r, &reply, "SET %s %b", key, value, sizeof(value) - 3),
-	                 ST_OK);
+			 ST_OK);
 	freeReplyObject(reply);
 	ck_assert_int_eq(st_redis_cmd(r, &reply, "STRLEN %s", key), ST_OK);
 	ck_assert_int_eq(reply->type, REDIS_REPLY_INTEGER);
@@ -107,8 +107,8 @@ END_TEST
 START_TEST(bad_url_and_unreachable)
 {
 	struct st_redis_conf conf = { .url = "redis://:pw@127.0.0.1:notaport",
-		                      .size = 1,
-		                      .timeout_ms = 500 };
+				      .size = 1,
+				      .timeout_ms = 500 };
 	struct st_redis *r = (struct st_redis *)&conf; /* must be reset to NULL */
 	struct redisReply *reply = (struct redisReply *)&conf;
 	int64_t t0;

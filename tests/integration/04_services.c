@@ -64,9 +64,9 @@ START_TEST(each_service_exposes_prometheus_metrics)
 	ck_assert(it_resp_header(&r, "Content-Type", ctype, sizeof(ctype)));
 	ck_assert_ptr_nonnull(strstr(ctype, "text/plain"));
 	ck_assert_ptr_nonnull(strstr(r.body, "# TYPE strata_http_requests_total counter"));
-	ck_assert_ptr_nonnull(
-		strstr(r.body, "strata_http_requests_total{route=\"/healthz\",method=\"GET\","
-			       "status=\"200\"}"));
+	ck_assert_ptr_nonnull(strstr(r.body,
+				     "strata_http_requests_total{route=\"/healthz\",method=\"GET\","
+				     "status=\"200\"}"));
 	ck_assert_ptr_nonnull(
 		strstr(r.body, "# TYPE strata_http_request_duration_seconds histogram"));
 	ck_assert_ptr_nonnull(strstr(r.body, "process_resident_memory_bytes "));

@@ -57,14 +57,14 @@ admin_exec(const char *sql)
 
 	if (PQstatus(pg) != CONNECTION_OK) {
 		snprintf(setup_error, sizeof(setup_error), "cannot connect: %s",
-		         PQerrorMessage(pg));
+			 PQerrorMessage(pg));
 		goto out;
 	}
 	res = PQexec(pg, sql);
 	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
 	if (!ok)
 		snprintf(setup_error, sizeof(setup_error), "%s: %s", sql,
-		         PQresultErrorMessage(res));
+			 PQresultErrorMessage(res));
 out:
 	PQclear(res);
 	PQfinish(pg);
@@ -92,7 +92,7 @@ scratch_setup(void)
 
 		st_free(sql);
 		snprintf(setup_error + len, sizeof(setup_error) - len,
-		         " (the role needs CREATEDB for this test)");
+			 " (the role needs CREATEDB for this test)");
 		return;
 	}
 	st_free(sql);
@@ -142,7 +142,7 @@ scratch_value(const char *sql)
 	char *v;
 
 	ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s: %s", sql,
-	              PQresultErrorMessage(res));
+		      PQresultErrorMessage(res));
 	v = st_strdup(PQgetvalue(res, 0, 0));
 	PQclear(res);
 	PQfinish(pg);
@@ -293,7 +293,7 @@ START_TEST(concurrent_runs_apply_once)
 
 	/* Hold the migration lock so that both runs must queue behind it. */
 	res = PQexecParams(holder, "SELECT pg_advisory_lock($1::bigint)", 1, NULL, lock, NULL, NULL,
-	                   0);
+			   0);
 	ck_assert_int_eq(PQresultStatus(res), PGRES_TUPLES_OK);
 	PQclear(res);
 
@@ -306,7 +306,7 @@ START_TEST(concurrent_runs_apply_once)
 
 		usleep(50 * 1000);
 		v = scratch_value("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
-		                  "AND NOT granted");
+				  "AND NOT granted");
 		waiting = (int)strtol(v, NULL, 10);
 		st_free(v);
 	}
@@ -314,7 +314,7 @@ START_TEST(concurrent_runs_apply_once)
 	assert_value("SELECT to_regclass('public.strata_migrations') IS NULL", "t");
 
 	res = PQexecParams(holder, "SELECT pg_advisory_unlock($1::bigint)", 1, NULL, lock, NULL,
-	                   NULL, 0);
+			   NULL, 0);
 	ck_assert_int_eq(PQresultStatus(res), PGRES_TUPLES_OK);
 	PQclear(res);
 	s1 = wait_exit(p1);
@@ -326,22 +326,22 @@ START_TEST(concurrent_runs_apply_once)
 	ck_assert_msg(s1 == 0 && s2 == 0, "exit %d, %d:\n%s\n%s", s1, s2, o1, o2);
 	/* One run applied everything, the other found nothing left. */
 	ck_assert_msg((size_t)(count_lines_starting(o1, "applied ") +
-	                       count_lines_starting(o2, "applied ")) == nfiles,
-	              "%s\n%s", o1, o2);
+			       count_lines_starting(o2, "applied ")) == nfiles,
+		      "%s\n%s", o1, o2);
 	ck_assert_msg(count_lines_starting(o1, "applied ") == 0 ||
-	                      count_lines_starting(o2, "applied ") == 0,
-	              "%s\n%s", o1, o2);
+			      count_lines_starting(o2, "applied ") == 0,
+		      "%s\n%s", o1, o2);
 	snprintf(want, sizeof(want), "%zu", nfiles);
 	assert_value("SELECT count(*) FROM public.strata_migrations", want);
 	assert_value("SELECT count(DISTINCT (service, version)) FROM public.strata_migrations",
-	             want);
+		     want);
 	assert_value("SELECT count(*) FROM public.strata_migrations WHERE service = 'statistics' "
-	             "AND version = 1 AND name = '0001_create_schema.sql' "
-	             "AND length(checksum) = 64",
-	             "1");
+		     "AND version = 1 AND name = '0001_create_schema.sql' "
+		     "AND length(checksum) = 64",
+		     "1");
 	assert_value("SELECT count(*) FROM pg_namespace WHERE nspname IN "
-	             "('auth', 'ingest', 'stats', 'alerting', 'scheduler', 'storage')",
-	             "6");
+		     "('auth', 'ingest', 'stats', 'alerting', 'scheduler', 'storage')",
+		     "6");
 
 	/* A third run: nothing to do, and --status agrees. */
 	ck_assert_int_eq(run_migrate(repo_dir, NULL, &o3), 0);
@@ -363,7 +363,7 @@ START_TEST(changed_checksum_refused)
 
 	ensure_migrated();
 	before = scratch_value("SELECT checksum FROM public.strata_migrations "
-	                       "WHERE service = 'auth' AND version = 1");
+			       "WHERE service = 'auth' AND version = 1");
 	copy_migrations(dir, sizeof(dir));
 	write_text(dir, "auth/0001_create_schema.sql", "a", "-- edited after it was applied\n");
 
@@ -377,7 +377,7 @@ START_TEST(changed_checksum_refused)
 	st_free(out);
 
 	after = scratch_value("SELECT checksum FROM public.strata_migrations "
-	                      "WHERE service = 'auth' AND version = 1");
+			      "WHERE service = 'auth' AND version = 1");
 	ck_assert_str_eq(before, after);
 	st_free(before);
 	st_free(after);
@@ -392,10 +392,10 @@ START_TEST(failing_file_rolls_back_and_stops)
 	ensure_migrated();
 	copy_migrations(dir, sizeof(dir));
 	write_text(dir, "auth/0002_it_broken.sql", "w",
-	           "CREATE TABLE auth.it_ok (n int);\n"
-	           "CREATE TABLE auth.it_broken (n no_such_type);\n");
+		   "CREATE TABLE auth.it_ok (n int);\n"
+		   "CREATE TABLE auth.it_broken (n no_such_type);\n");
 	write_text(dir, "storage/0002_it_later.sql", "w",
-	           "CREATE TABLE storage.it_later (n int);\n");
+		   "CREATE TABLE storage.it_later (n int);\n");
 
 	ck_assert_int_eq(run_migrate(dir, NULL, &out), 1);
 	ck_assert_msg(strstr(out, "auth/0002_it_broken.sql failed") != NULL, "%s", out);
@@ -427,7 +427,7 @@ START_TEST(dry_run_and_out_of_order)
 	ensure_migrated();
 	copy_migrations(dir, sizeof(dir));
 	write_text(dir, "scheduler/0003_it_third.sql", "w",
-	           "CREATE TABLE scheduler.it_third (n int);\n");
+		   "CREATE TABLE scheduler.it_third (n int);\n");
 
 	ck_assert_int_eq(run_migrate(dir, "--status", &out), 3); /* something pending */
 	ck_assert_msg(strstr(out, "pending scheduler/0003_it_third.sql") != NULL, "%s", out);
@@ -446,8 +446,8 @@ START_TEST(dry_run_and_out_of_order)
 	ck_assert_msg(strstr(out, "scheduler/0002_it_second.sql is pending") != NULL, "%s", out);
 	st_free(out);
 	assert_value("SELECT count(*) FROM public.strata_migrations WHERE service = 'scheduler' "
-	             "AND version = 2",
-	             "0");
+		     "AND version = 2",
+		     "0");
 	ck_assert_int_eq(it_sh("rm -rf '%s'", dir), 0);
 }
 END_TEST

@@ -88,8 +88,8 @@ file_contains(const char *path, const char *needle)
 
 START_TEST(bad_setting_stops_the_service_with_its_name)
 {
-	static const char *const settings[] = { "HTTP_PORT=" SPARE_PORT,
-						"DB_POOL_SIZE=lots", NULL };
+	static const char *const settings[] = { "HTTP_PORT=" SPARE_PORT, "DB_POOL_SIZE=lots",
+						NULL };
 	char log[] = "/tmp/strata-it-badcfg-XXXXXX";
 	int fd = mkstemp(log);
 	pid_t pid;
@@ -120,7 +120,7 @@ START_TEST(sigterm_drains_then_exits_cleanly)
 	ck_assert_int_eq(ready, 200);
 	kill(pid, SIGTERM);
 	usleep(300 * 1000);
-	ck_assert_int_eq(get_status("/readyz"), 503); /* draining: balancers move away */
+	ck_assert_int_eq(get_status("/readyz"), 503);  /* draining: balancers move away */
 	ck_assert_int_eq(get_status("/healthz"), 200); /* but it is alive and still answers */
 	code = wait_exit(pid, 15000);
 	if (code < 0) {

@@ -25,8 +25,8 @@ static const struct {
 	const char *name;
 	int port;
 } default_ports[] = {
-	{ "gateway", 8080 },    { "auth", 8081 },      { "ingest", 8082 }, { "statistics", 8083 },
-	{ "alerting", 8084 },   { "scheduler", 8085 }, { "storage", 8086 },
+	{ "gateway", 8080 },  { "auth", 8081 },      { "ingest", 8082 },  { "statistics", 8083 },
+	{ "alerting", 8084 }, { "scheduler", 8085 }, { "storage", 8086 },
 };
 
 const char *

@@ -11,15 +11,16 @@
 /* The value of an environment variable, or def when unset or empty. Borrowed. */
 const char *it_env(const char *name, const char *def);
 
-/* The base URL of a service ("http://127.0.0.1:8081"), from STRATA_<NAME>_URL or the default port. */
+/* The base URL of a service ("http://127.0.0.1:8081"), from STRATA_<NAME>_URL or the default port.
+ */
 const char *it_service_url(const char *service);
 
 /* nginx's HTTP base URL (STRATA_NGINX_URL, default http://127.0.0.1:8000). */
 const char *it_nginx_url(void);
 
 struct it_resp {
-	long status;   /* 0 when the request could not be sent */
-	char *body;    /* NUL-terminated; owned, freed by it_resp_cleanup */
+	long status; /* 0 when the request could not be sent */
+	char *body;  /* NUL-terminated; owned, freed by it_resp_cleanup */
 	size_t len;
 	char *headers; /* the raw response header block, NUL-terminated; owned */
 };

@@ -22,11 +22,11 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: strata-migrate [--dir migrations] [--dry-run] [--status]\n"
-	           "  applies migrations/<service>/NNNN_what.sql to DATABASE_URL in order\n"
-	           "  --dir DIR   the migrations folder (default: migrations)\n"
-	           "  --dry-run   list what would be applied; change nothing\n"
-	           "  --status    list every migration as applied, pending, changed or missing;\n"
-	           "              exit 3 when something is pending\n");
+		   "  applies migrations/<service>/NNNN_what.sql to DATABASE_URL in order\n"
+		   "  --dir DIR   the migrations folder (default: migrations)\n"
+		   "  --dry-run   list what would be applied; change nothing\n"
+		   "  --status    list every migration as applied, pending, changed or missing;\n"
+		   "              exit 3 when something is pending\n");
 }
 
 int
@@ -61,7 +61,7 @@ main(int argc, char **argv)
 	}
 	if (url == NULL || url[0] == '\0') {
 		fprintf(stderr, "strata-migrate: DATABASE_URL is not set "
-		                "(postgresql://user:password@host:port/database)\n");
+				"(postgresql://user:password@host:port/database)\n");
 		status = EXIT_USAGE;
 		goto out;
 	}

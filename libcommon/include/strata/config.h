@@ -23,13 +23,25 @@ struct st_config_item {
 };
 
 /* A string; NULL default: required. */
-#define ST_CONFIG_STR(name, def) { (name), ST_CONFIG_T_STR, (def), 0, 0 }
+#define ST_CONFIG_STR(name, def)                                                                   \
+	{                                                                                          \
+		(name), ST_CONFIG_T_STR, (def), 0, 0                                               \
+	}
 /* An integer in [min, max]. */
-#define ST_CONFIG_INT(name, def, min, max) { (name), ST_CONFIG_T_INT, #def, (min), (max) }
+#define ST_CONFIG_INT(name, def, min, max)                                                         \
+	{                                                                                          \
+		(name), ST_CONFIG_T_INT, #def, (min), (max)                                        \
+	}
 /* true/false, 1/0, yes/no, on/off. */
-#define ST_CONFIG_BOOL(name, def) { (name), ST_CONFIG_T_BOOL, (def) ? "true" : "false", 0, 0 }
+#define ST_CONFIG_BOOL(name, def)                                                                  \
+	{                                                                                          \
+		(name), ST_CONFIG_T_BOOL, (def) ? "true" : "false", 0, 0                           \
+	}
 /* A secret of at least minlen characters; NULL default: required. Never logged. */
-#define ST_CONFIG_SECRET(name, def, minlen) { (name), ST_CONFIG_T_SECRET, (def), (minlen), 0 }
+#define ST_CONFIG_SECRET(name, def, minlen)                                                        \
+	{                                                                                          \
+		(name), ST_CONFIG_T_SECRET, (def), (minlen), 0                                     \
+	}
 
 struct st_config;
 

@@ -15,13 +15,13 @@ struct pg_conn;
 struct st_db_conf {
 	const char *url;          /* libpq connection URI or key=value string; required */
 	const char *schema;       /* search_path for every connection (the service's schema), or
-	                             NULL: lowercase identifiers, comma-separated ("stats,public") */
+				     NULL: lowercase identifiers, comma-separated ("stats,public") */
 	const char *application;  /* application_name, e.g. "strata-ingest", or NULL */
 	int size;                 /* maximum connections, >= 1; opened lazily, as needed */
 	int checkout_timeout_ms;  /* how long st_db_acquire waits for a free connection; 0: no wait
-	                           */
+				   */
 	int connect_timeout_ms;   /* per connection attempt; libpq counts whole seconds, at least 2;
-	                             0 means 5000 */
+				     0 means 5000 */
 	int statement_timeout_ms; /* server-side statement_timeout, 0 for none */
 };
 
@@ -57,13 +57,13 @@ void st_db_release(struct st_db_pool *pool, struct st_db_conn *conn);
  * (may be NULL) without its trailing newline, and is never logged here.
  */
 enum st_err st_db_query(struct st_db_conn *conn, const char *sql, int nparams,
-                        const char *const *params, struct st_db_result **out, char *err,
-                        size_t errcap);
+			const char *const *params, struct st_db_result **out, char *err,
+			size_t errcap);
 
 /* Acquire, st_db_query, release: for a single statement outside a transaction. */
 enum st_err st_db_pool_query(struct st_db_pool *pool, const char *sql, int nparams,
-                             const char *const *params, struct st_db_result **out, char *err,
-                             size_t errcap);
+			     const char *const *params, struct st_db_result **out, char *err,
+			     size_t errcap);
 
 /* BEGIN, COMMIT and ROLLBACK on a checked-out connection. */
 enum st_err st_db_begin(struct st_db_conn *conn);

@@ -43,23 +43,23 @@ struct st_route {
 typedef bool st_http_ready_check(cJSON *checks, void *ctx);
 
 struct st_http_conf {
-	const char *service;           /* name for logs and metrics, e.g. "ingest" */
-	const char *bind;              /* address to listen on, e.g. "127.0.0.1" or "0.0.0.0" */
+	const char *service; /* name for logs and metrics, e.g. "ingest" */
+	const char *bind;    /* address to listen on, e.g. "127.0.0.1" or "0.0.0.0" */
 	int port;
-	int threads;                   /* CivetWeb worker threads: above all clients' pool sizes */
-	size_t body_max;               /* largest request body accepted, bytes */
-	int keep_alive_ms;             /* idle keep-alive timeout */
+	int threads;       /* CivetWeb worker threads: above all clients' pool sizes */
+	size_t body_max;   /* largest request body accepted, bytes */
+	int keep_alive_ms; /* idle keep-alive timeout */
 	int request_timeout_ms;
-	bool access_log;               /* one info line per request (health probes at debug) */
+	bool access_log; /* one info line per request (health probes at debug) */
 	bool require_principal;
 	const char *internal_secret;   /* with require_principal */
 	int64_t principal_max_age_ms;  /* freshness window for the principal */
 	const struct st_route *routes; /* borrowed: must outlive the server */
 	size_t nroutes;
-	void *ctx;                     /* handed to every handler */
-	st_http_ready_check *ready;    /* may be NULL: ready while not draining */
+	void *ctx;                  /* handed to every handler */
+	st_http_ready_check *ready; /* may be NULL: ready while not draining */
 	void *ready_ctx;
-	struct st_metrics *metrics;    /* borrowed; required */
+	struct st_metrics *metrics; /* borrowed; required */
 };
 
 /* Starts listening and serving. ST_ERR_IO when the port cannot be bound (the detail is
@@ -140,7 +140,7 @@ struct st_http_params {
 	size_t n;
 	const char *names[ST_HTTP_MAX_PARAMS]; /* borrowed from the pattern */
 	size_t name_lens[ST_HTTP_MAX_PARAMS];
-	char *values[ST_HTTP_MAX_PARAMS];      /* owned: st_http_params_cleanup */
+	char *values[ST_HTTP_MAX_PARAMS]; /* owned: st_http_params_cleanup */
 };
 
 /* True when path matches pattern; fills params (values copied). params may be NULL. */

@@ -24,13 +24,13 @@ enum st_err st_httpc_create(const struct st_httpc_conf *conf, struct st_httpc **
 void st_httpc_destroy(struct st_httpc *c);
 
 struct st_httpc_req {
-	const char *method;          /* "GET", "POST", ... */
+	const char *method; /* "GET", "POST", ... */
 	const char *url;
-	const char *const *headers;  /* NULL-terminated "Name: value" lines, or NULL */
-	const void *body;            /* may be NULL */
+	const char *const *headers; /* NULL-terminated "Name: value" lines, or NULL */
+	const void *body;           /* may be NULL */
 	size_t body_len;
-	int timeout_ms;              /* 0: the client's default */
-	const char *request_id;      /* NULL: this thread's log request id */
+	int timeout_ms;         /* 0: the client's default */
+	const char *request_id; /* NULL: this thread's log request id */
 };
 
 struct st_httpc_resp {

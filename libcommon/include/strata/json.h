@@ -19,8 +19,8 @@ struct st_json_err {
 
 /* Validation errors collected on the caller's stack; init with st_json_errs_init. */
 struct st_json_errs {
-	size_t n;          /* how many are kept (at most ST_JSON_ERRS_MAX) */
-	size_t total;      /* how many were found */
+	size_t n;     /* how many are kept (at most ST_JSON_ERRS_MAX) */
+	size_t total; /* how many were found */
 	struct st_json_err items[ST_JSON_ERRS_MAX];
 };
 

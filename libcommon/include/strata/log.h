@@ -38,10 +38,10 @@ const char *st_log_request_id(void);
 void st_log_write(enum st_log_level level, const char *component, const char *fmt, ...)
 	ST_PRINTF(3, 4);
 
-#define st_log(level, component, ...)                                                  \
-	do {                                                                           \
-		if ((int)(level) >= st_log_threshold)                                  \
-			st_log_write((level), (component), __VA_ARGS__);               \
+#define st_log(level, component, ...)                                                              \
+	do {                                                                                       \
+		if ((int)(level) >= st_log_threshold)                                              \
+			st_log_write((level), (component), __VA_ARGS__);                           \
 	} while (0)
 
 /*

@@ -25,9 +25,8 @@ struct st_metric *st_metrics_counter(struct st_metrics *m, const char *name, con
 struct st_metric *st_metrics_gauge(struct st_metrics *m, const char *name, const char *help,
 				   const char *labels);
 /* bounds: ascending upper bounds of the buckets, without +Inf; copied at creation. */
-struct st_histogram *st_metrics_histogram(struct st_metrics *m, const char *name,
-					  const char *help, const char *labels,
-					  const double *bounds, size_t nbounds);
+struct st_histogram *st_metrics_histogram(struct st_metrics *m, const char *name, const char *help,
+					  const char *labels, const double *bounds, size_t nbounds);
 
 void st_metric_add(struct st_metric *metric, double v); /* counters: v >= 0 */
 void st_metric_set(struct st_metric *metric, double v); /* gauges */

@@ -49,7 +49,7 @@ void st_migration_set_cleanup(struct st_migration_set *set);
 /* Appends a migration with a copy of sql (len bytes) and its checksum. The names are copied;
  * ST_ERR_INVALID when one is too long for the fixed fields. */
 enum st_err st_migration_set_add(struct st_migration_set *set, const char *service,
-                                 const char *file, int version, const char *sql, size_t len);
+				 const char *file, int version, const char *sql, size_t len);
 
 /*
  * Parses a migration file name: NNNN_what.sql with four or more digits (a number from 1 to
@@ -64,7 +64,7 @@ bool st_migrate_valid_service(const char *name);
 /* Writes the lowercase hex SHA-256 of data into hex (NUL-terminated). ST_ERR_INTERNAL if
  * OpenSSL fails. */
 enum st_err st_migrate_checksum(const void *data, size_t len,
-                                char hex[ST_MIGRATE_CHECKSUM_LEN + 1]);
+				char hex[ST_MIGRATE_CHECKSUM_LEN + 1]);
 
 /* Sorts by service name, then by version. */
 void st_migrate_sort(struct st_migration_set *set);
@@ -72,7 +72,7 @@ void st_migrate_sort(struct st_migration_set *set);
 /* On a sorted set: ST_ERR_CONFLICT when two files of one service share a number, with both
  * named in err ("auth: 0002_a.sql and 0002_b.sql share number 2"). */
 enum st_err st_migrate_check_duplicates(const struct st_migration_set *set, char *err,
-                                        size_t errcap);
+					size_t errcap);
 
 /*
  * Reads dir/<service>/<file> for every service folder of dir into set (which must be empty),
@@ -82,7 +82,7 @@ enum st_err st_migrate_check_duplicates(const struct st_migration_set *set, char
  * hold part of the files and still needs st_migration_set_cleanup.
  */
 enum st_err st_migrate_load(const char *dir, struct st_migration_set *set, char *err,
-                            size_t errcap);
+			    size_t errcap);
 
 enum st_migrate_mode {
 	ST_MIGRATE_APPLY,   /* apply what is pending */
@@ -101,7 +101,7 @@ enum st_migrate_mode {
  * and later ones were not tried), ST_ERR_INTERNAL for other failures.
  */
 enum st_err st_migrate_run(const char *url, const struct st_migration_set *set,
-                           enum st_migrate_mode mode, FILE *out, size_t *pending, char *err,
-                           size_t errcap);
+			   enum st_migrate_mode mode, FILE *out, size_t *pending, char *err,
+			   size_t errcap);
 
 #endif

@@ -5,9 +5,9 @@
  * anything else and refuse the request otherwise. Scopes are a bit set.
  *
  * Wire form (one line, fields in this order):
- *   v1;sub=<subject>;kind=<user|apikey|device|service>;scopes=<a,b>;rid=<request id>;t=<unix ms>;sig=<64 hex>
- * where sig is the HMAC of everything before ";sig=". Subjects and request ids are limited to
- * [A-Za-z0-9._:@-] so that no field can smuggle a separator.
+ *   v1;sub=<subject>;kind=<user|apikey|device|service>;scopes=<a,b>;rid=<request id>;t=<unix
+ * ms>;sig=<64 hex> where sig is the HMAC of everything before ";sig=". Subjects and request ids are
+ * limited to [A-Za-z0-9._:@-] so that no field can smuggle a separator.
  */
 #ifndef STRATA_PRINCIPAL_H
 #define STRATA_PRINCIPAL_H
@@ -27,11 +27,11 @@ enum st_scope {
 };
 
 struct st_principal {
-	char sub[128];       /* user id, API key id, device id or service name */
-	char kind[16];       /* "user", "apikey", "device" or "service" */
-	unsigned scopes;     /* enum st_scope bits */
+	char sub[128];   /* user id, API key id, device id or service name */
+	char kind[16];   /* "user", "apikey", "device" or "service" */
+	unsigned scopes; /* enum st_scope bits */
 	char request_id[80];
-	int64_t issued_ms;   /* when the gateway signed it (Unix ms) */
+	int64_t issued_ms; /* when the gateway signed it (Unix ms) */
 };
 
 /* Parses a scope list separated by commas or spaces ("read,write"). Unknown names: false. */

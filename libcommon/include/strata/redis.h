@@ -15,11 +15,11 @@ struct redisReply;
 
 struct st_redis_conf {
 	const char *url; /* redis://[[user]:password@]host[:port][/db]; required. The port
-	                    defaults to 6379, the db to 0; user and password may be
-	                    percent-encoded. No TLS (rediss://) */
+			    defaults to 6379, the db to 0; user and password may be
+			    percent-encoded. No TLS (rediss://) */
 	int size;        /* maximum connections, >= 1 */
 	int timeout_ms;  /* connect and command timeout, and the longest wait for a free
-	                    connection; >= 1 */
+			    connection; >= 1 */
 };
 
 struct st_redis;
@@ -40,7 +40,7 @@ void st_redis_destroy(struct st_redis *r);
  * error but ST_ERR_INVALID.
  */
 enum st_err st_redis_argv(struct st_redis *r, int argc, const char *const *argv, const size_t *lens,
-                          struct redisReply **out);
+			  struct redisReply **out);
 
 /* The same with a hiredis format string ("SET %s %b"); convenient for fixed commands. */
 enum st_err st_redis_cmd(struct st_redis *r, struct redisReply **out, const char *fmt, ...);

@@ -24,14 +24,14 @@ struct st_metrics;
 struct st_app {
 	const char *name; /* "ingest" */
 	const struct st_config *config;
-	struct st_db_pool *db;             /* NULL unless ST_NEED_DB */
-	struct st_redis *redis;            /* NULL unless ST_NEED_REDIS */
-	struct st_kafka_producer *kafka;   /* NULL unless ST_NEED_KAFKA */
-	struct st_httpc *httpc;            /* always */
-	struct st_metrics *metrics;        /* always */
-	const char *internal_secret;       /* INTERNAL_SECRET, for signing and verifying */
-	void *state;                       /* the service's own, set by its init */
-	int64_t started_ms;                /* wall clock at start */
+	struct st_db_pool *db;           /* NULL unless ST_NEED_DB */
+	struct st_redis *redis;          /* NULL unless ST_NEED_REDIS */
+	struct st_kafka_producer *kafka; /* NULL unless ST_NEED_KAFKA */
+	struct st_httpc *httpc;          /* always */
+	struct st_metrics *metrics;      /* always */
+	const char *internal_secret;     /* INTERNAL_SECRET, for signing and verifying */
+	void *state;                     /* the service's own, set by its init */
+	int64_t started_ms;              /* wall clock at start */
 };
 
 enum st_need {

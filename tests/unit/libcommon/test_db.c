@@ -44,8 +44,8 @@ static const struct {
 START_TEST(sqlstate_table)
 {
 	ck_assert_msg(db_map_sqlstate(states[_i].sqlstate) == states[_i].want, "%s -> %s",
-	              states[_i].sqlstate ? states[_i].sqlstate : "(null)",
-	              st_err_str(db_map_sqlstate(states[_i].sqlstate)));
+		      states[_i].sqlstate ? states[_i].sqlstate : "(null)",
+		      st_err_str(db_map_sqlstate(states[_i].sqlstate)));
 }
 END_TEST
 
@@ -81,7 +81,7 @@ START_TEST(options_table)
 {
 	char buf[256] = "junk";
 	enum st_err rc =
-	        db_build_options(options[_i].schema, options[_i].timeout_ms, buf, sizeof(buf));
+		db_build_options(options[_i].schema, options[_i].timeout_ms, buf, sizeof(buf));
 
 	if (options[_i].want == NULL) {
 		ck_assert_msg(rc == ST_ERR_INVALID, "accepted: %s", options[_i].schema);

@@ -71,7 +71,7 @@ START_TEST(parse_name_table)
 	} else {
 		ck_assert_msg(rc == ST_ERR_INVALID, "%s accepted", names[_i].file);
 		ck_assert_msg(strstr(err, names[_i].why) != NULL, "%s: '%s' lacks '%s'",
-		              names[_i].file, err, names[_i].why);
+			      names[_i].file, err, names[_i].why);
 		ck_assert_int_eq(version, -1); /* untouched on error */
 	}
 }
@@ -129,7 +129,7 @@ add(struct st_migration_set *set, const char *service, const char *file)
 
 	ck_assert_int_eq(st_migrate_parse_name(file, &version, NULL, 0), ST_OK);
 	ck_assert_int_eq(st_migration_set_add(set, service, file, version, file, strlen(file)),
-	                 ST_OK);
+			 ST_OK);
 }
 
 START_TEST(sort_shuffled)
@@ -177,7 +177,7 @@ START_TEST(duplicates_refused)
 	st_migrate_sort(&set);
 	ck_assert_int_eq(st_migrate_check_duplicates(&set, err, sizeof(err)), ST_ERR_CONFLICT);
 	ck_assert_msg(strstr(err, "00002_users.sql") != NULL && strstr(err, "0002_roles.sql"), "%s",
-	              err);
+		      err);
 	ck_assert_msg(strncmp(err, "auth:", 5) == 0, "%s", err);
 	st_migration_set_cleanup(&set);
 }
@@ -325,7 +325,7 @@ START_TEST(load_missing_folder)
 
 	st_migration_set_init(&set);
 	ck_assert_int_eq(st_migrate_load("/nonexistent/strata-migrations", &set, err, sizeof(err)),
-	                 ST_ERR_IO);
+			 ST_ERR_IO);
 	ck_assert_msg(strstr(err, "/nonexistent/strata-migrations") != NULL, "%s", err);
 	st_migration_set_cleanup(&set);
 }

@@ -21,7 +21,7 @@ Suite *redis_suite(void);
 
 /* Internal to redis.c, visible under ST_TESTING. */
 enum st_err redis_url_parse(const char *url, char *host, size_t host_cap, int *port, char *user,
-                            size_t user_cap, char *password, size_t password_cap, int *db);
+			    size_t user_cap, char *password, size_t password_cap, int *db);
 
 static const struct {
 	const char *url;
@@ -85,7 +85,7 @@ START_TEST(url_table)
 	char host[64] = "", user[32] = "", password[32] = "";
 	int port = -1, db = -1;
 	enum st_err rc = redis_url_parse(urls[_i].url, host, sizeof(host), &port, user,
-	                                 sizeof(user), password, sizeof(password), &db);
+					 sizeof(user), password, sizeof(password), &db);
 
 	if (!urls[_i].ok) {
 		ck_assert_msg(rc == ST_ERR_INVALID, "accepted: %s", urls[_i].url);
@@ -106,23 +106,23 @@ START_TEST(url_null_and_small_buffers)
 	int port, db;
 
 	ck_assert_int_eq(redis_url_parse(NULL, host, sizeof(host), &port, user, sizeof(user),
-	                                 password, sizeof(password), &db),
-	                 ST_ERR_INVALID);
+					 password, sizeof(password), &db),
+			 ST_ERR_INVALID);
 	/* a host that does not fit is refused, not cut */
 	ck_assert_int_eq(redis_url_parse("redis://a-long-host:1", host, sizeof(host), &port, user,
-	                                 sizeof(user), password, sizeof(password), &db),
-	                 ST_ERR_INVALID);
+					 sizeof(user), password, sizeof(password), &db),
+			 ST_ERR_INVALID);
 	ck_assert_int_eq(redis_url_parse("redis://1234567:1", host, sizeof(host), &port, user,
-	                                 sizeof(user), password, sizeof(password), &db),
-	                 ST_OK);
+					 sizeof(user), password, sizeof(password), &db),
+			 ST_OK);
 	ck_assert_str_eq(host, "1234567");
 	/* likewise a password */
 	ck_assert_int_eq(redis_url_parse("redis://:abcd@h:1", host, sizeof(host), &port, user,
-	                                 sizeof(user), password, sizeof(password), &db),
-	                 ST_ERR_INVALID);
+					 sizeof(user), password, sizeof(password), &db),
+			 ST_ERR_INVALID);
 	ck_assert_int_eq(redis_url_parse("redis://:abc@h:1", host, sizeof(host), &port, user,
-	                                 sizeof(user), password, sizeof(password), &db),
-	                 ST_OK);
+					 sizeof(user), password, sizeof(password), &db),
+			 ST_OK);
 	ck_assert_str_eq(password, "abc");
 }
 END_TEST
