@@ -109,7 +109,7 @@ struct st_kafka_consumer_conf {
 	const char *client_id;
 	int batch_max;          /* at most this many records per handler call, >= 1 */
 	int batch_wait_ms;      /* after the first record, wait at most this long to fill a batch */
-	int retry_backoff_ms;   /* first back-off after a failed batch (0: 1000); doubles up to 30 s */
+	int retry_backoff_ms;   /* first back-off after a failure (0: 1000); doubles up to 30 s */
 	int session_timeout_ms; /* group session: how soon a dead member's partitions move (0:
 				   10000; the broker's minimum is usually 6000) */
 	bool from_beginning;    /* auto.offset.reset=earliest when the group has no offset */
@@ -158,8 +158,7 @@ void st_kafka_consumer_stats(struct st_kafka_consumer *c, struct st_kafka_consum
  * RFC 3339 UTC, datacontenttype "application/json", and data. Takes ownership of data (may be
  * NULL). The caller owns the returned string (st_free). NULL when source or type is NULL or "".
  */
-char *st_cloudevent_build(const char *source, const char *type, const char *subject,
-			  cJSON *data);
+char *st_cloudevent_build(const char *source, const char *type, const char *subject, cJSON *data);
 
 /*
  * Parses and validates an envelope: a JSON object and nothing after it; specversion must be
