@@ -36,7 +36,7 @@ fi
 cat <<MSG
 
 Strata is running.
-  dashboard     $STRATA_NGINX_URL/   (and $STRATA_NGINX_TLS_URL/, self-signed certificate)
+  url           $STRATA_NGINX_URL/   (and $STRATA_NGINX_TLS_URL/, self-signed certificate)
   try           curl $STRATA_NGINX_URL/api/v1/health
   status        make status
   logs          $STRATA_LOG/
