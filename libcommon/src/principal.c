@@ -108,7 +108,8 @@ static bool
 kind_ok(const char *kind)
 {
 	return strcmp(kind, "user") == 0 || strcmp(kind, "apikey") == 0 ||
-	       strcmp(kind, "device") == 0 || strcmp(kind, "service") == 0;
+	       strcmp(kind, "device") == 0 || strcmp(kind, "service") == 0 ||
+	       strcmp(kind, "anonymous") == 0;
 }
 
 enum st_err
@@ -154,8 +155,7 @@ take_field(const char **p, const char *name, char *buf, size_t cap)
 static enum st_err
 fail(char *err, size_t errcap, const char *why)
 {
-	if (err != NULL && errcap > 0)
-		st_strlcpy(err, why, errcap);
+	st_errf(err, errcap, "%s", why);
 	return ST_ERR_AUTH;
 }
 
@@ -201,4 +201,10 @@ st_principal_verify(const char *header, const char *secret, int64_t now_ms, int6
 	pr.issued_ms = issued;
 	*out = pr;
 	return ST_OK;
+}
+
+bool
+st_principal_authenticated(const struct st_principal *p)
+{
+	return p != NULL && strcmp(p->kind, "anonymous") != 0;
 }

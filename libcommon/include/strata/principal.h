@@ -5,9 +5,10 @@
  * anything else and refuse the request otherwise. Scopes are a bit set.
  *
  * Wire form (one line, fields in this order):
- *   v1;sub=<subject>;kind=<user|apikey|device|service>;scopes=<a,b>;rid=<request id>;t=<unix
- * ms>;sig=<64 hex> where sig is the HMAC of everything before ";sig=". Subjects and request ids are
- * limited to [A-Za-z0-9._:@-] so that no field can smuggle a separator.
+ *   v1;sub=<subject>;kind=<kind>;scopes=<a,b>;rid=<request id>;t=<unix ms>;sig=<64 hex>
+ * where sig is the HMAC of everything before ";sig=", and kind is user, apikey, device, service,
+ * or anonymous (the caller of a public route: sub "anonymous", no scopes). Subjects and request
+ * ids are limited to [A-Za-z0-9._:@-] so that no field can smuggle a separator.
  */
 #ifndef STRATA_PRINCIPAL_H
 #define STRATA_PRINCIPAL_H
@@ -28,7 +29,7 @@ enum st_scope {
 
 struct st_principal {
 	char sub[128];   /* user id, API key id, device id or service name */
-	char kind[16];   /* "user", "apikey", "device" or "service" */
+	char kind[16];   /* user, apikey, device, service or anonymous */
 	unsigned scopes; /* enum st_scope bits */
 	char request_id[80];
 	int64_t issued_ms; /* when the gateway signed it (Unix ms) */
@@ -40,6 +41,9 @@ bool st_scopes_parse(const char *list, unsigned *out);
 bool st_scopes_format(unsigned scopes, char *buf, size_t cap);
 /* True when have holds every scope that need asks for. */
 bool st_scopes_allow(unsigned have, unsigned need);
+
+/* True when p names a caller the gateway authenticated (any kind but "anonymous"). */
+bool st_principal_authenticated(const struct st_principal *p);
 
 /* True for a non-empty string of at most cap-1 characters from [A-Za-z0-9._:@-]. */
 bool st_principal_field_ok(const char *s, size_t cap);
