@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 
 #include "strata/core.h"
+#include "strata/principal.h"
 
 const char *
 it_env(const char *name, const char *def)
@@ -53,6 +54,30 @@ const char *
 it_nginx_url(void)
 {
 	return it_env("STRATA_NGINX_URL", "http://127.0.0.1:8000");
+}
+
+const char *
+it_api_url(void)
+{
+	return it_env("STRATA_API_URL", it_nginx_url());
+}
+
+void
+it_principal_header(const char *kind, const char *sub, unsigned scopes, char *buf, size_t cap)
+{
+	struct st_principal p;
+	char value[512];
+	const char *secret = it_env("INTERNAL_SECRET", "");
+
+	memset(&p, 0, sizeof(p));
+	st_strlcpy(p.sub, sub, sizeof(p.sub));
+	st_strlcpy(p.kind, kind, sizeof(p.kind));
+	p.scopes = scopes;
+	st_strlcpy(p.request_id, "it-harness", sizeof(p.request_id));
+	p.issued_ms = st_now_wall_ms();
+	if (st_principal_sign(&p, secret, value, sizeof(value)) != ST_OK)
+		value[0] = '\0';
+	snprintf(buf, cap, "%s: %s", ST_PRINCIPAL_HEADER, value);
 }
 
 struct buf {

@@ -15,6 +15,18 @@ const char *it_env(const char *name, const char *def);
  */
 const char *it_service_url(const char *service);
 
+/* The public API's base URL: STRATA_API_URL when set (e.g. a gateway on its own port while
+ * developing), else nginx's. */
+const char *it_api_url(void);
+
+/*
+ * Writes a header line "X-Strata-Principal: ..." signed under $INTERNAL_SECRET for a caller
+ * of the given kind, subject and scopes (enum st_scope bits), issued now: for tests that call
+ * an internal service directly, as the gateway would.
+ */
+void it_principal_header(const char *kind, const char *sub, unsigned scopes, char *buf,
+			 size_t cap);
+
 /* nginx's HTTP base URL (STRATA_NGINX_URL, default http://127.0.0.1:8000). */
 const char *it_nginx_url(void);
 
