@@ -6,25 +6,9 @@
  */
 #include "strata/kafka.h"
 
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "strata/core.h"
-
-static void set_err(char *err, size_t errcap, const char *fmt, ...) ST_PRINTF(3, 4);
-
-static void
-set_err(char *err, size_t errcap, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errcap == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errcap, fmt, ap);
-	va_end(ap);
-}
 
 char *
 st_cloudevent_build(const char *source, const char *type, const char *subject, cJSON *data)
@@ -141,11 +125,11 @@ require_string(const cJSON *ev, const char *name, char *err, size_t errcap)
 	const cJSON *item = cJSON_GetObjectItemCaseSensitive(ev, name);
 
 	if (item == NULL) {
-		set_err(err, errcap, "%s is missing", name);
+		st_errf(err, errcap, "%s is missing", name);
 		return false;
 	}
 	if (!cJSON_IsString(item) || item->valuestring[0] == '\0') {
-		set_err(err, errcap, "%s must be a non-empty string", name);
+		st_errf(err, errcap, "%s must be a non-empty string", name);
 		return false;
 	}
 	return true;
@@ -158,7 +142,7 @@ optional_string(const cJSON *ev, const char *name, char *err, size_t errcap)
 	const cJSON *item = cJSON_GetObjectItemCaseSensitive(ev, name);
 
 	if (item != NULL && !cJSON_IsString(item)) {
-		set_err(err, errcap, "%s must be a string", name);
+		st_errf(err, errcap, "%s must be a string", name);
 		return false;
 	}
 	return true;
@@ -173,29 +157,29 @@ st_cloudevent_parse(const void *json, size_t len, const cJSON **data, char *err,
 	cJSON *out = NULL;
 
 	*data = NULL;
-	set_err(err, errcap, "%s", "");
+	st_errf(err, errcap, "%s", "");
 	if (text == NULL || len == 0) {
-		set_err(err, errcap, "empty message");
+		st_errf(err, errcap, "empty message");
 		goto out;
 	}
 	ev = cJSON_ParseWithLengthOpts(text, len, &end, false);
 	if (ev == NULL) {
-		set_err(err, errcap, "not JSON");
+		st_errf(err, errcap, "not JSON");
 		goto out;
 	}
 	while (end < text + len && (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n'))
 		end++;
 	if (end != text + len) {
-		set_err(err, errcap, "text after the JSON document");
+		st_errf(err, errcap, "text after the JSON document");
 		goto out;
 	}
 	if (!cJSON_IsObject(ev)) {
-		set_err(err, errcap, "not a JSON object");
+		st_errf(err, errcap, "not a JSON object");
 		goto out;
 	}
 	item = cJSON_GetObjectItemCaseSensitive(ev, "specversion");
 	if (!cJSON_IsString(item) || strcmp(item->valuestring, "1.0") != 0) {
-		set_err(err, errcap, "specversion must be \"1.0\"");
+		st_errf(err, errcap, "specversion must be \"1.0\"");
 		goto out;
 	}
 	if (!require_string(ev, "id", err, errcap) || !require_string(ev, "source", err, errcap) ||
@@ -207,11 +191,11 @@ st_cloudevent_parse(const void *json, size_t len, const cJSON **data, char *err,
 		goto out;
 	item = cJSON_GetObjectItemCaseSensitive(ev, "time");
 	if (item != NULL && !rfc3339_valid(item->valuestring)) {
-		set_err(err, errcap, "time must be an RFC 3339 timestamp");
+		st_errf(err, errcap, "time must be an RFC 3339 timestamp");
 		goto out;
 	}
 	if (cJSON_GetObjectItemCaseSensitive(ev, "data_base64") != NULL) {
-		set_err(err, errcap, "data_base64 is not supported: data must be JSON");
+		st_errf(err, errcap, "data_base64 is not supported: data must be JSON");
 		goto out;
 	}
 	*data = cJSON_GetObjectItemCaseSensitive(ev, "data");

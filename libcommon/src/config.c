@@ -200,7 +200,7 @@ dotenv_validate(const char *text, char *err, size_t errcap)
 		if (len >= sizeof(one) ||
 		    (memcpy(one, line, len), one[len] = '\0',
 		     config_parse_env_line(one, key, sizeof(key), val, sizeof(val)) < 0)) {
-			snprintf(err, errcap, ".env line %d: expected KEY=value", lineno);
+			st_errf(err, errcap, ".env line %d: expected KEY=value", lineno);
 			return ST_ERR_INVALID;
 		}
 		line = next ? next + 1 : NULL;
@@ -249,21 +249,21 @@ check_value(const struct st_config_item *it, const char *raw, struct value *v, c
 	case ST_CONFIG_T_SECRET:
 		if ((long long)strlen(raw) < it->min) {
 			/* Never echo a secret, not even a wrong one. */
-			snprintf(err, errcap, "%s: expected a secret of at least %lld characters",
-				 it->name, it->min);
+			st_errf(err, errcap, "%s: expected a secret of at least %lld characters",
+				it->name, it->min);
 			return ST_ERR_INVALID;
 		}
 		break;
 	case ST_CONFIG_T_INT:
 		if (!parse_int(raw, &v->i) || v->i < it->min || v->i > it->max) {
-			snprintf(err, errcap, "%s=%.64s: expected an integer from %lld to %lld",
-				 it->name, raw, it->min, it->max);
+			st_errf(err, errcap, "%s=%.64s: expected an integer from %lld to %lld",
+				it->name, raw, it->min, it->max);
 			return ST_ERR_INVALID;
 		}
 		break;
 	case ST_CONFIG_T_BOOL:
 		if (!parse_bool(raw, &v->b)) {
-			snprintf(err, errcap, "%s=%.64s: expected true or false", it->name, raw);
+			st_errf(err, errcap, "%s=%.64s: expected true or false", it->name, raw);
 			return ST_ERR_INVALID;
 		}
 		break;
@@ -318,7 +318,7 @@ config_resolve(struct st_config *cfg, const char *const *env, const char *dotenv
 			if (raw == NULL)
 				raw = it->def;
 			if (raw == NULL) {
-				snprintf(err, errcap, "%s: required but not set", it->name);
+				st_errf(err, errcap, "%s: required but not set", it->name);
 				rc = ST_ERR_INVALID;
 				break;
 			}
@@ -343,7 +343,7 @@ read_file(const char *path, enum st_err *rc, char *err, size_t errcap)
 	*rc = ST_OK;
 	if (f == NULL) {
 		if (errno != ENOENT) {
-			snprintf(err, errcap, "%s: cannot be read: %s", path, strerror(errno));
+			st_errf(err, errcap, "%s: cannot be read: %s", path, strerror(errno));
 			*rc = ST_ERR_INVALID;
 		}
 		return NULL;
@@ -351,8 +351,8 @@ read_file(const char *path, enum st_err *rc, char *err, size_t errcap)
 	text = st_malloc(DOTENV_MAX_BYTES + 1);
 	n = fread(text, 1, DOTENV_MAX_BYTES + 1, f);
 	if (ferror(f) || n > DOTENV_MAX_BYTES) {
-		snprintf(err, errcap, "%s: unreadable or larger than %d bytes", path,
-			 DOTENV_MAX_BYTES);
+		st_errf(err, errcap, "%s: unreadable or larger than %d bytes", path,
+			DOTENV_MAX_BYTES);
 		*rc = ST_ERR_INVALID;
 		st_free(text);
 		text = NULL;

@@ -121,6 +121,18 @@ st_asprintf(const char *fmt, ...)
 	return out;
 }
 
+void
+st_errf(char *err, size_t errcap, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errcap == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errcap, fmt, ap);
+	va_end(ap);
+}
+
 bool
 st_strlcpy(char *dst, const char *src, size_t cap)
 {

@@ -6,7 +6,8 @@
  * while it is idle, the server has said something (usually "terminating connection" and then
  * EOF), so the input is consumed and a connection libpq now reports as bad is replaced by a
  * fresh one before the caller sees it. That is what makes a pooled query survive a server
- * restart. Queries go through PQexecParams only, in text format.
+ * restart. Queries go through PQexecParams only, in text format. The checkout itself (the
+ * mutex, the wait, the in-use flags) is slot_pool.c's, shared with the Redis pool.
  */
 #define _GNU_SOURCE
 #include "strata/db.h"
@@ -18,8 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "slot_pool.h"
 #include "strata/log.h"
 
 #define DB_OPTIONS_MAX                512
@@ -29,8 +30,7 @@
 
 struct st_db_conn {
 	struct st_db_pool *pool;
-	PGconn *pg;    /* NULL when this slot has no open connection */
-	bool in_use;   /* checked out; only the owner touches pg and bad meanwhile */
+	PGconn *pg;    /* NULL when this slot has no open connection; only its taker touches it */
 	bool bad;      /* lost or unusable: closed at release, reopened at the next checkout */
 	bool was_open; /* opened before: the next open counts as a reconnect */
 };
@@ -40,16 +40,12 @@ struct st_db_pool {
 	char *application;
 	char options[DB_OPTIONS_MAX];
 	char connect_timeout[16];
-	int size;
 	int checkout_timeout_ms;
 
-	pthread_mutex_t mu;
-	pthread_cond_t cv; /* signalled when a slot becomes free */
-	struct st_db_conn *conns;
-	/* Under mu: */
+	struct slot_pool slots;   /* also counts busy slots and checkout timeouts */
+	struct st_db_conn *conns; /* slots.size of them */
+	/* Under slots.mu: */
 	int open;
-	int busy;
-	uint64_t checkout_timeouts;
 	uint64_t reconnects;
 	bool down; /* the last attempt to connect failed: log the outage once, and its end */
 };
@@ -228,7 +224,7 @@ conn_open(struct st_db_pool *pool, struct st_db_conn *conn)
 		PQsetNoticeProcessor(pg, notice_to_log, NULL);
 	}
 
-	pthread_mutex_lock(&pool->mu);
+	pthread_mutex_lock(&pool->slots.mu);
 	was_down = pool->down;
 	pool->down = (rc != ST_OK);
 	reconnect = conn->was_open;
@@ -237,7 +233,7 @@ conn_open(struct st_db_pool *pool, struct st_db_conn *conn)
 		if (reconnect)
 			pool->reconnects++;
 	}
-	pthread_mutex_unlock(&pool->mu);
+	pthread_mutex_unlock(&pool->slots.mu);
 
 	if (rc != ST_OK) {
 		/* libpq's message names host, port, user and database, never the password. */
@@ -264,9 +260,9 @@ conn_close(struct st_db_pool *pool, struct st_db_conn *conn)
 	PQfinish(conn->pg);
 	conn->pg = NULL;
 	conn->bad = false;
-	pthread_mutex_lock(&pool->mu);
+	pthread_mutex_lock(&pool->slots.mu);
 	pool->open--;
-	pthread_mutex_unlock(&pool->mu);
+	pthread_mutex_unlock(&pool->slots.mu);
 }
 
 /*
@@ -304,27 +300,20 @@ conn_healthy(PGconn *pg)
 	return false;
 }
 
-static void
-deadline_after(struct timespec *ts, int ms)
+/* For slot_pool_take, under slots.mu: whether free slot i holds an open connection. */
+static bool
+conn_is_open(void *ctx, int i)
 {
-	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
-	}
+	struct st_db_pool *pool = ctx;
+
+	return pool->conns[i].pg != NULL;
 }
 
 /* Gives a slot back (the caller owns it and has closed or kept its connection). */
 static void
 slot_free(struct st_db_pool *pool, struct st_db_conn *conn)
 {
-	pthread_mutex_lock(&pool->mu);
-	conn->in_use = false;
-	pool->busy--;
-	pthread_cond_signal(&pool->cv);
-	pthread_mutex_unlock(&pool->mu);
+	slot_pool_give(&pool->slots, (int)(conn - pool->conns));
 }
 
 /*
@@ -334,45 +323,11 @@ slot_free(struct st_db_pool *pool, struct st_db_conn *conn)
 static enum st_err
 slot_take(struct st_db_pool *pool, struct st_db_conn **out)
 {
-	struct timespec deadline;
-	enum st_err rc = ST_OK;
-	struct st_db_conn *pick = NULL;
+	enum st_err rc;
+	int i;
 
-	deadline_after(&deadline, pool->checkout_timeout_ms);
-	pthread_mutex_lock(&pool->mu);
-	for (;;) {
-		for (int i = 0; i < pool->size; i++) {
-			struct st_db_conn *c = &pool->conns[i];
-
-			if (c->in_use)
-				continue;
-			if (c->pg != NULL) {
-				pick = c;
-				break;
-			}
-			if (pick == NULL)
-				pick = c;
-		}
-		if (pick != NULL)
-			break;
-		if (pthread_cond_timedwait(&pool->cv, &pool->mu, &deadline) == ETIMEDOUT) {
-			/* One last look: a release may have raced with the timeout. */
-			for (int i = 0; i < pool->size && pick == NULL; i++)
-				if (!pool->conns[i].in_use)
-					pick = &pool->conns[i];
-			if (pick == NULL) {
-				pool->checkout_timeouts++;
-				rc = ST_ERR_TIMEOUT;
-			}
-			break;
-		}
-	}
-	if (pick != NULL) {
-		pick->in_use = true;
-		pool->busy++;
-	}
-	pthread_mutex_unlock(&pool->mu);
-	*out = pick;
+	rc = slot_pool_take(&pool->slots, pool->checkout_timeout_ms, conn_is_open, pool, &i);
+	*out = rc == ST_OK ? &pool->conns[i] : NULL;
 	return rc;
 }
 
@@ -381,7 +336,6 @@ st_db_pool_create(const struct st_db_conf *conf, struct st_db_pool **out)
 {
 	struct st_db_pool *pool = NULL;
 	struct st_db_conn *conn = NULL;
-	pthread_condattr_t attr;
 	PQconninfoOption *parsed = NULL;
 	char *parse_err = NULL;
 	enum st_err rc = ST_ERR_INVALID;
@@ -414,16 +368,11 @@ st_db_pool_create(const struct st_db_conf *conf, struct st_db_pool **out)
 	pool->application = conf->application != NULL ? st_strdup(conf->application) : NULL;
 	snprintf(pool->connect_timeout, sizeof(pool->connect_timeout), "%d",
 		 db_connect_timeout_secs(conf->connect_timeout_ms));
-	pool->size = conf->size;
 	pool->checkout_timeout_ms = conf->checkout_timeout_ms;
 	pool->conns = st_calloc((size_t)conf->size, sizeof(*pool->conns));
 	for (int i = 0; i < conf->size; i++)
 		pool->conns[i].pool = pool;
-	pthread_mutex_init(&pool->mu, NULL);
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&pool->cv, &attr);
-	pthread_condattr_destroy(&attr);
+	slot_pool_init(&pool->slots, conf->size);
 
 	/* One connection proves the settings; without it the pool still works, lazily. */
 	rc = st_db_acquire(pool, &conn);
@@ -444,13 +393,12 @@ st_db_pool_destroy(struct st_db_pool *pool)
 	if (pool == NULL)
 		return;
 	if (pool->conns != NULL) {
-		if (pool->busy > 0)
+		if (pool->slots.busy > 0)
 			st_log(ST_LOG_ERROR, "db", "pool destroyed with busy=%d connections out",
-			       pool->busy);
-		for (int i = 0; i < pool->size; i++)
+			       pool->slots.busy);
+		for (int i = 0; i < pool->slots.size; i++)
 			PQfinish(pool->conns[i].pg);
-		pthread_cond_destroy(&pool->cv);
-		pthread_mutex_destroy(&pool->mu);
+		slot_pool_cleanup(&pool->slots);
 	}
 	st_free(pool->conns);
 	st_free(pool->url);
@@ -674,10 +622,10 @@ st_db_pool_stats(struct st_db_pool *pool, struct st_db_stats *out)
 	memset(out, 0, sizeof(*out));
 	if (pool == NULL)
 		return;
-	pthread_mutex_lock(&pool->mu);
+	pthread_mutex_lock(&pool->slots.mu);
 	out->open = pool->open;
-	out->busy = pool->busy;
-	out->checkout_timeouts = pool->checkout_timeouts;
+	out->busy = pool->slots.busy;
+	out->checkout_timeouts = pool->slots.timeouts;
 	out->reconnects = pool->reconnects;
-	pthread_mutex_unlock(&pool->mu);
+	pthread_mutex_unlock(&pool->slots.mu);
 }

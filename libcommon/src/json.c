@@ -39,20 +39,20 @@ st_json_parse(const char *buf, size_t len, char *err, size_t errcap)
 	cJSON *json;
 
 	if (len == 0) {
-		snprintf(err, errcap, "empty body: expected a JSON document");
+		st_errf(err, errcap, "empty body: expected a JSON document");
 		return NULL;
 	}
 	json = cJSON_ParseWithLengthOpts(buf, len, &end, false);
 	if (json == NULL) {
 		size_t at = (end != NULL && end >= buf) ? (size_t)(end - buf) : 0;
-		snprintf(err, errcap, "malformed JSON near byte %zu", at);
+		st_errf(err, errcap, "malformed JSON near byte %zu", at);
 		return NULL;
 	}
 	/* Allow trailing white space only. */
 	for (const char *p = end; p != NULL && p < buf + len; p++) {
 		if (*p != ' ' && *p != '\n' && *p != '\r' && *p != '\t') {
-			snprintf(err, errcap, "unexpected data after the JSON document at byte %zu",
-				 (size_t)(p - buf));
+			st_errf(err, errcap, "unexpected data after the JSON document at byte %zu",
+				(size_t)(p - buf));
 			cJSON_Delete(json);
 			return NULL;
 		}

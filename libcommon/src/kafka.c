@@ -9,7 +9,6 @@
 #include "kafka_int.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,20 +22,6 @@
 
 ST_STATIC enum st_log_level kafka_log_level(int syslog_level);
 ST_STATIC int kafka_replication_for(int brokers);
-
-static void set_err(char *err, size_t errcap, const char *fmt, ...) ST_PRINTF(3, 4);
-
-static void
-set_err(char *err, size_t errcap, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errcap == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errcap, fmt, ap);
-	va_end(ap);
-}
 
 static void
 sleep_ms(int ms)
@@ -258,7 +243,7 @@ wait_usable(rd_kafka_t *rk, const struct st_kafka_topic_spec *topics, size_t n, 
 		rerr = rd_kafka_metadata(rk, 1, NULL, &md, wait > 0 ? wait : 1);
 		if (rerr != RD_KAFKA_RESP_ERR_NO_ERROR) {
 			rc = kafka_err_map(rerr);
-			set_err(err, errcap, "metadata: %s", rd_kafka_err2str(rerr));
+			st_errf(err, errcap, "metadata: %s", rd_kafka_err2str(rerr));
 			goto out;
 		}
 		missing = NULL;
@@ -286,7 +271,7 @@ wait_usable(rd_kafka_t *rk, const struct st_kafka_topic_spec *topics, size_t n, 
 		md = NULL;
 		if (remaining_ms(deadline) <= 0) {
 			rc = ST_ERR_UNAVAILABLE;
-			set_err(err, errcap, "topic %s has no leader for every partition yet",
+			st_errf(err, errcap, "topic %s has no leader for every partition yet",
 				missing);
 			goto out;
 		}
@@ -319,7 +304,7 @@ create_topics(rd_kafka_t *rk, const struct st_kafka_topic_spec *topics, size_t n
 					      errstr, sizeof(errstr));
 		if (nt[i] == NULL) {
 			rc = ST_ERR_INVALID;
-			set_err(err, errcap, "topic %s: %s", topics[i].name, errstr);
+			st_errf(err, errcap, "topic %s: %s", topics[i].name, errstr);
 			goto out;
 		}
 	}
@@ -332,7 +317,7 @@ create_topics(rd_kafka_t *rk, const struct st_kafka_topic_spec *topics, size_t n
 							sizeof(errstr)) !=
 		    RD_KAFKA_RESP_ERR_NO_ERROR) {
 		rc = ST_ERR_INTERNAL;
-		set_err(err, errcap, "admin options refused");
+		st_errf(err, errcap, "admin options refused");
 		goto out;
 	}
 	q = rd_kafka_queue_new(rk);
@@ -341,18 +326,18 @@ create_topics(rd_kafka_t *rk, const struct st_kafka_topic_spec *topics, size_t n
 	ev = rd_kafka_queue_poll(q, remaining_ms(deadline) + 2000);
 	if (ev == NULL) {
 		rc = ST_ERR_UNAVAILABLE;
-		set_err(err, errcap, "no answer to CreateTopics");
+		st_errf(err, errcap, "no answer to CreateTopics");
 		goto out;
 	}
 	if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR) {
 		rc = kafka_err_map(rd_kafka_event_error(ev));
-		set_err(err, errcap, "CreateTopics: %s", rd_kafka_event_error_string(ev));
+		st_errf(err, errcap, "CreateTopics: %s", rd_kafka_event_error_string(ev));
 		goto out;
 	}
 	res = rd_kafka_event_CreateTopics_result(ev);
 	if (res == NULL) {
 		rc = ST_ERR_INTERNAL;
-		set_err(err, errcap, "unexpected event %s", rd_kafka_event_name(ev));
+		st_errf(err, errcap, "unexpected event %s", rd_kafka_event_name(ev));
 		goto out;
 	}
 	results = rd_kafka_CreateTopics_result_topics(res, &nres);
@@ -370,7 +355,7 @@ create_topics(rd_kafka_t *rk, const struct st_kafka_topic_spec *topics, size_t n
 		} else if (terr != RD_KAFKA_RESP_ERR_NO_ERROR) {
 			if (rc == ST_OK) {
 				rc = kafka_err_map(terr);
-				set_err(err, errcap, "topic %s: %s", name,
+				st_errf(err, errcap, "topic %s: %s", name,
 					rd_kafka_topic_result_error_string(results[i]));
 			}
 		} else {
@@ -407,30 +392,30 @@ st_kafka_ensure_topics(const char *brokers, const struct st_kafka_topic_spec *to
 	enum st_err rc = ST_OK;
 	int replication;
 
-	set_err(err, errcap, "%s", "");
+	st_errf(err, errcap, "%s", "");
 	if (brokers == NULL || brokers[0] == '\0' || (topics == NULL && n > 0) || timeout_ms <= 0) {
 		rc = ST_ERR_INVALID;
-		set_err(err, errcap, "brokers, topics and a positive timeout are required");
+		st_errf(err, errcap, "brokers, topics and a positive timeout are required");
 		goto out;
 	}
 	if (n == 0)
 		goto out;
 	rc = kafka_conf_new(brokers, "strata-admin", &conf);
 	if (rc != ST_OK) {
-		set_err(err, errcap, "bad broker list");
+		st_errf(err, errcap, "bad broker list");
 		goto out;
 	}
 	rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
 	if (rk == NULL) {
 		rc = ST_ERR_INVALID;
-		set_err(err, errcap, "client: %s", errstr);
+		st_errf(err, errcap, "client: %s", errstr);
 		goto out;
 	}
 	conf = NULL; /* rd_kafka_new took it */
 	rerr = rd_kafka_metadata(rk, 0, NULL, &md, timeout_ms);
 	if (rerr != RD_KAFKA_RESP_ERR_NO_ERROR) {
 		rc = ST_ERR_UNAVAILABLE;
-		set_err(err, errcap, "no broker answered within %d ms (%s)", timeout_ms,
+		st_errf(err, errcap, "no broker answered within %d ms (%s)", timeout_ms,
 			rd_kafka_err2str(rerr));
 		goto out;
 	}
@@ -544,26 +529,26 @@ st_kafka_topics_parse(char *text, struct st_kafka_topic_spec **out, size_t *n, c
 		extra = next_word(&p);
 		if (parts == NULL || extra != NULL) {
 			rc = ST_ERR_INVALID;
-			set_err(err, errcap, "line %d: expected \"name partitions\"", lineno);
+			st_errf(err, errcap, "line %d: expected \"name partitions\"", lineno);
 			goto out;
 		}
 		if (!topic_name_valid(name)) {
 			rc = ST_ERR_INVALID;
-			set_err(err, errcap,
+			st_errf(err, errcap,
 				"line %d: bad topic name (1..%d of a-z A-Z 0-9 . _ -, not . or ..)",
 				lineno, TOPIC_NAME_MAX);
 			goto out;
 		}
 		if (!parse_partitions(parts, &partitions)) {
 			rc = ST_ERR_INVALID;
-			set_err(err, errcap, "line %d: partitions must be an integer 1..%d", lineno,
+			st_errf(err, errcap, "line %d: partitions must be an integer 1..%d", lineno,
 				TOPIC_PARTITIONS_MAX);
 			goto out;
 		}
 		for (size_t i = 0; i < count; i++) {
 			if (strcmp(specs[i].name, name) == 0) {
 				rc = ST_ERR_INVALID;
-				set_err(err, errcap, "line %d: topic %s listed twice", lineno,
+				st_errf(err, errcap, "line %d: topic %s listed twice", lineno,
 					name);
 				goto out;
 			}

@@ -12,7 +12,6 @@
 #include <limits.h>
 #include <libpq-fe.h>
 #include <openssl/evp.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -20,20 +19,6 @@
 #include "strata/log.h"
 
 #define MIGRATION_MAX_BYTES (16 * 1024 * 1024)
-
-static void set_err(char *err, size_t errcap, const char *fmt, ...) ST_PRINTF(3, 4);
-
-static void
-set_err(char *err, size_t errcap, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errcap == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errcap, fmt, ap);
-	va_end(ap);
-}
 
 /* ---- the set ---- */
 
@@ -91,23 +76,23 @@ st_migrate_parse_name(const char *file, int *version, char *err, size_t errcap)
 	enum st_err rc = ST_ERR_INVALID;
 
 	if (file == NULL || *file == '\0') {
-		set_err(err, errcap, "empty file name");
+		st_errf(err, errcap, "empty file name");
 		goto out;
 	}
 	for (; *p >= '0' && *p <= '9'; p++, digits++)
 		if (v <= INT_MAX)
 			v = v * 10 + (*p - '0');
 	if (digits < 4) {
-		set_err(err, errcap,
+		st_errf(err, errcap,
 			"must start with a number of at least 4 digits (0001_what.sql)");
 		goto out;
 	}
 	if (v > INT_MAX || v < 1) {
-		set_err(err, errcap, "the number must be between 1 and %d", INT_MAX);
+		st_errf(err, errcap, "the number must be between 1 and %d", INT_MAX);
 		goto out;
 	}
 	if (*p != '_') {
-		set_err(err, errcap, "the number must be followed by '_' (0001_what.sql)");
+		st_errf(err, errcap, "the number must be followed by '_' (0001_what.sql)");
 		goto out;
 	}
 	name = ++p;
@@ -115,16 +100,16 @@ st_migrate_parse_name(const char *file, int *version, char *err, size_t errcap)
 		p++;
 	name_len = (size_t)(p - name);
 	if (name_len == 0) {
-		set_err(err, errcap, "needs a name of [a-z0-9_] after the number");
+		st_errf(err, errcap, "needs a name of [a-z0-9_] after the number");
 		goto out;
 	}
 	if (strcmp(p, ".sql") != 0) {
-		set_err(err, errcap,
+		st_errf(err, errcap,
 			"the name may hold only [a-z0-9_] and must end in .sql (0001_what.sql)");
 		goto out;
 	}
 	if (strlen(file) >= ST_MIGRATE_FILE_MAX) {
-		set_err(err, errcap, "name longer than %d bytes", ST_MIGRATE_FILE_MAX - 1);
+		st_errf(err, errcap, "name longer than %d bytes", ST_MIGRATE_FILE_MAX - 1);
 		goto out;
 	}
 	*version = (int)v;
@@ -189,7 +174,7 @@ st_migrate_check_duplicates(const struct st_migration_set *set, char *err, size_
 		const struct st_migration *a = &set->items[i - 1], *b = &set->items[i];
 
 		if (strcmp(a->service, b->service) == 0 && a->version == b->version) {
-			set_err(err, errcap, "%s: %s and %s share number %d", a->service, a->file,
+			st_errf(err, errcap, "%s: %s and %s share number %d", a->service, a->file,
 				b->file, a->version);
 			return ST_ERR_CONFLICT;
 		}
@@ -210,7 +195,7 @@ read_file(const char *path, char **out, size_t *len, char *err, size_t errcap)
 
 	*out = NULL;
 	if (f == NULL) {
-		set_err(err, errcap, "%s: cannot open: %s", path, strerror(errno));
+		st_errf(err, errcap, "%s: cannot open: %s", path, strerror(errno));
 		goto out;
 	}
 	for (;;) {
@@ -223,7 +208,7 @@ read_file(const char *path, char **out, size_t *len, char *err, size_t errcap)
 		got = fread(buf + n, 1, cap - n, f);
 		n += got;
 		if (n > MIGRATION_MAX_BYTES) {
-			set_err(err, errcap, "%s: larger than %d bytes", path, MIGRATION_MAX_BYTES);
+			st_errf(err, errcap, "%s: larger than %d bytes", path, MIGRATION_MAX_BYTES);
 			rc = ST_ERR_TOO_LARGE;
 			goto out;
 		}
@@ -231,7 +216,7 @@ read_file(const char *path, char **out, size_t *len, char *err, size_t errcap)
 			break;
 	}
 	if (ferror(f)) {
-		set_err(err, errcap, "%s: read failed", path);
+		st_errf(err, errcap, "%s: read failed", path);
 		goto out;
 	}
 	buf = st_realloc(buf, n + 1);
@@ -259,7 +244,7 @@ load_service(const char *dir, const char *service, struct st_migration_set *set,
 	enum st_err rc = ST_OK;
 
 	if (d == NULL) {
-		set_err(err, errcap, "%s: cannot open: %s", sdir, strerror(errno));
+		st_errf(err, errcap, "%s: cannot open: %s", sdir, strerror(errno));
 		rc = ST_ERR_IO;
 		goto out;
 	}
@@ -274,7 +259,7 @@ load_service(const char *dir, const char *service, struct st_migration_set *set,
 		st_free(path);
 		path = st_asprintf("%s/%s", sdir, e->d_name);
 		if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
-			set_err(err, errcap,
+			st_errf(err, errcap,
 				"%s: not a regular file (a service folder holds only "
 				"NNNN_what.sql files)",
 				path);
@@ -282,7 +267,7 @@ load_service(const char *dir, const char *service, struct st_migration_set *set,
 			goto out;
 		}
 		if (st_migrate_parse_name(e->d_name, &version, why, sizeof(why)) != ST_OK) {
-			set_err(err, errcap, "%s: bad migration file name: %s", path, why);
+			st_errf(err, errcap, "%s: bad migration file name: %s", path, why);
 			rc = ST_ERR_INVALID;
 			goto out;
 		}
@@ -293,7 +278,7 @@ load_service(const char *dir, const char *service, struct st_migration_set *set,
 		st_free(sql);
 		sql = NULL;
 		if (rc != ST_OK) {
-			set_err(err, errcap, "%s: cannot checksum", path);
+			st_errf(err, errcap, "%s: cannot checksum", path);
 			goto out;
 		}
 	}
@@ -314,7 +299,7 @@ st_migrate_load(const char *dir, struct st_migration_set *set, char *err, size_t
 	enum st_err rc = ST_OK;
 
 	if (d == NULL) {
-		set_err(err, errcap, "%s: cannot open the migrations folder: %s", dir,
+		st_errf(err, errcap, "%s: cannot open the migrations folder: %s", dir,
 			strerror(errno));
 		rc = ST_ERR_IO;
 		goto out;
@@ -329,7 +314,7 @@ st_migrate_load(const char *dir, struct st_migration_set *set, char *err, size_t
 		if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
 			continue; /* a README beside the service folders */
 		if (!st_migrate_valid_service(e->d_name)) {
-			set_err(err, errcap, "%s: a service folder name must be [a-z0-9_]", path);
+			st_errf(err, errcap, "%s: a service folder name must be [a-z0-9_]", path);
 			rc = ST_ERR_INVALID;
 			goto out;
 		}
@@ -472,7 +457,7 @@ exec_fixed(PGconn *pg, const char *sql, int nparams, const char *const *params, 
 		*out = NULL;
 	if (!result_ok(res)) {
 		describe_failure(pg, res, NULL, why, sizeof(why));
-		set_err(err, errcap, "%s", why);
+		st_errf(err, errcap, "%s", why);
 		rc = PQstatus(pg) != CONNECTION_OK ? ST_ERR_UNAVAILABLE : ST_ERR_INTERNAL;
 		goto out;
 	}
@@ -508,7 +493,7 @@ connect_db(const char *url, PGconn **out, char *err, size_t errcap)
 	if (pg == NULL || PQstatus(pg) != CONNECTION_OK) {
 		/* libpq's message names host, port, user and database; never the password. */
 		one_line(why, sizeof(why), pg != NULL ? PQerrorMessage(pg) : "out of memory");
-		set_err(err, errcap, "cannot connect to the database: %s", why);
+		st_errf(err, errcap, "cannot connect to the database: %s", why);
 		PQfinish(pg);
 		rc = ST_ERR_UNAVAILABLE;
 		goto out;
@@ -579,12 +564,12 @@ apply_one(PGconn *pg, const struct st_migration *m, char *err, size_t errcap)
 	res = PQexec(pg, m->sql);
 	if (!result_ok(res)) {
 		describe_failure(pg, res, m->sql, why, sizeof(why));
-		set_err(err, errcap, "migration %s/%s failed: %s", m->service, m->file, why);
+		st_errf(err, errcap, "migration %s/%s failed: %s", m->service, m->file, why);
 		rc = PQstatus(pg) != CONNECTION_OK ? ST_ERR_UNAVAILABLE : ST_ERR_INVALID;
 		goto out;
 	}
 	if (PQtransactionStatus(pg) != PQTRANS_INTRANS) {
-		set_err(err, errcap,
+		st_errf(err, errcap,
 			"migration %s/%s ended the transaction itself: a migration file must not "
 			"contain BEGIN, COMMIT or ROLLBACK (check the database by hand)",
 			m->service, m->file);
@@ -598,7 +583,7 @@ apply_one(PGconn *pg, const struct st_migration *m, char *err, size_t errcap)
 	if (rc == ST_OK)
 		rc = exec_fixed(pg, "COMMIT", 0, NULL, NULL, why, sizeof(why));
 	if (rc != ST_OK)
-		set_err(err, errcap, "migration %s/%s could not be recorded: %s", m->service,
+		st_errf(err, errcap, "migration %s/%s could not be recorded: %s", m->service,
 			m->file, why);
 out:
 	PQclear(res);
@@ -637,7 +622,7 @@ reconcile(const struct st_migration_set *set, struct records *recs, enum st_migr
 			if (mode == ST_MIGRATE_STATUS)
 				fprintf(out, "changed %s/%s\n", m->service, m->file);
 			if (rc == ST_OK)
-				set_err(err, errcap,
+				st_errf(err, errcap,
 					"%s/%s changed after it was applied (checksum %.12s..., "
 					"recorded %.12s...): migrations are forward-only, add a "
 					"new "
@@ -655,7 +640,7 @@ reconcile(const struct st_migration_set *set, struct records *recs, enum st_migr
 			fprintf(out, "pending %s/%s\n", m->service, m->file);
 		if (highest > m->version) {
 			if (rc == ST_OK)
-				set_err(err, errcap,
+				st_errf(err, errcap,
 					"%s/%s is pending but %s version %d is already applied: "
 					"renumber it above %d",
 					m->service, m->file, m->service, highest, highest);

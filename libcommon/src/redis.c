@@ -4,7 +4,8 @@
  * first, so that is EOF after a restart, or garbage). A command that fails with an I/O error
  * frees its context, reconnects once and is sent once more; a second failure, or a server that
  * refuses the connection, is ST_ERR_UNAVAILABLE at once, so callers fail fast while Redis is
- * down. A command timeout is ST_ERR_TIMEOUT and is not resent: it may have run.
+ * down. A command timeout is ST_ERR_TIMEOUT and is not resent: it may have run. The checkout
+ * of a context (the mutex, the wait, the in-use flags) is slot_pool.c's, shared with db.c.
  *
  * hiredis writes with write(2), which raises SIGPIPE on a socket the server has closed. Each
  * call blocks SIGPIPE in the calling thread and consumes one it raised, as libpq does, so the
@@ -25,6 +26,7 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include "slot_pool.h"
 #include "strata/log.h"
 
 #define REDIS_HOST_MAX     256
@@ -32,8 +34,7 @@
 #define REDIS_DEFAULT_PORT 6379
 
 struct redis_slot {
-	redisContext *c; /* NULL when closed */
-	bool in_use;
+	redisContext *c; /* NULL when closed; only the slot's taker touches it */
 	bool was_open;
 };
 
@@ -44,12 +45,10 @@ struct st_redis {
 	char password[REDIS_SECRET_MAX];
 	int db;
 	int timeout_ms;
-	int size;
 
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	struct redis_slot *slots;
-	bool down; /* under mu: the last connect failed; log an outage once */
+	struct slot_pool pool;
+	struct redis_slot *slots; /* pool.size of them */
+	bool down;                /* under pool.mu: the last connect failed; log an outage once */
 };
 
 /* One command: an argument vector, or a hiredis format with its arguments. */
@@ -297,10 +296,10 @@ slot_connect(struct st_redis *r, struct redis_slot *s)
 	}
 	rc = ST_OK;
 out:
-	pthread_mutex_lock(&r->mu);
+	pthread_mutex_lock(&r->pool.mu);
 	was_down = r->down;
 	r->down = (rc != ST_OK);
-	pthread_mutex_unlock(&r->mu);
+	pthread_mutex_unlock(&r->pool.mu);
 	if (rc != ST_OK) {
 		redisFree(c);
 		if (!was_down)
@@ -336,66 +335,31 @@ slot_healthy(struct redis_slot *s)
 	return poll(&p, 1, 0) == 0;
 }
 
-static void
-deadline_after(struct timespec *ts, int ms)
+/* For slot_pool_take, under pool.mu: whether free slot i holds an open context. */
+static bool
+slot_is_open(void *ctx, int i)
 {
-	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
-	}
+	struct st_redis *r = ctx;
+
+	return r->slots[i].c != NULL;
 }
 
 /* Takes a free slot, preferring an open one, waiting up to the timeout. */
 static enum st_err
 slot_take(struct st_redis *r, struct redis_slot **out)
 {
-	struct timespec deadline;
-	struct redis_slot *pick = NULL;
-	enum st_err rc = ST_OK;
+	enum st_err rc;
+	int i;
 
-	deadline_after(&deadline, r->timeout_ms);
-	pthread_mutex_lock(&r->mu);
-	for (;;) {
-		for (int i = 0; i < r->size; i++) {
-			struct redis_slot *s = &r->slots[i];
-
-			if (s->in_use)
-				continue;
-			if (s->c != NULL) {
-				pick = s;
-				break;
-			}
-			if (pick == NULL)
-				pick = s;
-		}
-		if (pick != NULL)
-			break;
-		if (pthread_cond_timedwait(&r->cv, &r->mu, &deadline) == ETIMEDOUT) {
-			for (int i = 0; i < r->size && pick == NULL; i++)
-				if (!r->slots[i].in_use)
-					pick = &r->slots[i];
-			if (pick == NULL)
-				rc = ST_ERR_TIMEOUT;
-			break;
-		}
-	}
-	if (pick != NULL)
-		pick->in_use = true;
-	pthread_mutex_unlock(&r->mu);
-	*out = pick;
+	rc = slot_pool_take(&r->pool, r->timeout_ms, slot_is_open, r, &i);
+	*out = rc == ST_OK ? &r->slots[i] : NULL;
 	return rc;
 }
 
 static void
 slot_give(struct st_redis *r, struct redis_slot *s)
 {
-	pthread_mutex_lock(&r->mu);
-	s->in_use = false;
-	pthread_cond_signal(&r->cv);
-	pthread_mutex_unlock(&r->mu);
+	slot_pool_give(&r->pool, (int)(s - r->slots));
 }
 
 static redisReply *
@@ -489,7 +453,6 @@ enum st_err
 st_redis_create(const struct st_redis_conf *conf, struct st_redis **out)
 {
 	struct st_redis *r = NULL;
-	pthread_condattr_t attr;
 	enum st_err rc = ST_ERR_INVALID;
 
 	*out = NULL;
@@ -508,13 +471,8 @@ st_redis_create(const struct st_redis_conf *conf, struct st_redis **out)
 		goto out;
 	}
 	r->timeout_ms = conf->timeout_ms;
-	r->size = conf->size;
 	r->slots = st_calloc((size_t)conf->size, sizeof(*r->slots));
-	pthread_mutex_init(&r->mu, NULL);
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&r->cv, &attr);
-	pthread_condattr_destroy(&attr);
+	slot_pool_init(&r->pool, conf->size);
 	*out = r;
 	rc = ST_OK;
 out:
@@ -526,10 +484,9 @@ st_redis_destroy(struct st_redis *r)
 {
 	if (r == NULL)
 		return;
-	for (int i = 0; i < r->size; i++)
+	for (int i = 0; i < r->pool.size; i++)
 		redisFree(r->slots[i].c);
-	pthread_cond_destroy(&r->cv);
-	pthread_mutex_destroy(&r->mu);
+	slot_pool_cleanup(&r->pool);
 	/* Do not leave the password in freed memory. */
 	memset(r->password, 0, sizeof(r->password));
 	st_free(r->slots);

@@ -53,6 +53,9 @@ void st_free(void *ptr);
 /* Formats into a new string the caller owns (st_free). */
 char *st_asprintf(const char *fmt, ...) ST_PRINTF(1, 2);
 
+/* Formats into a caller's error buffer; does nothing when err is NULL or errcap is 0. */
+void st_errf(char *err, size_t errcap, const char *fmt, ...) ST_PRINTF(3, 4);
+
 /* Copies src into dst (always NUL-terminated when cap > 0); returns false if it was cut. */
 bool st_strlcpy(char *dst, const char *src, size_t cap);
 

@@ -1,0 +1,53 @@
+/*
+ * The checkout half that the PostgreSQL pool (db.c) and the Redis pool (redis.c) share: a fixed
+ * number of slots, each free or checked out by one thread, handed out under one mutex, with a
+ * condition variable to wait on until a deadline. What a slot holds (a libpq connection, a
+ * hiredis context) stays the owner's business, in its own array indexed like the slots; the
+ * pool only asks, through a callback, whether a free slot is connected, so that an open
+ * connection is reused before a closed one is opened. Private to libcommon.
+ */
+#ifndef STRATA_SLOT_POOL_H
+#define STRATA_SLOT_POOL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "strata/core.h"
+
+/* Whether free slot `index` holds an open connection. Called with mu held: must not block. */
+typedef bool slot_pool_connected_fn(void *ctx, int index);
+
+/*
+ * Lives inside its owner, made with slot_pool_init and ended with slot_pool_cleanup. The owner
+ * may guard its own counters with mu as well; the functions below take mu themselves, so never
+ * call them with it held.
+ */
+struct slot_pool {
+	pthread_mutex_t mu;
+	pthread_cond_t cv; /* signalled when a slot is given back */
+	int size;
+	/* Under mu: */
+	bool *in_use;      /* checked out; only the taker touches that slot's contents meanwhile */
+	int busy;          /* slots checked out */
+	uint64_t timeouts; /* takes that found no slot free in time */
+};
+
+/* Sets up size (>= 1) free slots; the condition variable waits on the monotonic clock. */
+void slot_pool_init(struct slot_pool *pool, int size);
+
+/* Frees what slot_pool_init set up. The slots should all have been given back. */
+void slot_pool_cleanup(struct slot_pool *pool);
+
+/*
+ * Checks out a free slot into *index, preferring one for which connected(ctx, i) is true. Blocks
+ * up to timeout_ms (0: no wait) for a slot to be given back. ST_OK, or ST_ERR_TIMEOUT (counted in
+ * timeouts, *index -1) when none became free in time.
+ */
+enum st_err slot_pool_take(struct slot_pool *pool, int timeout_ms,
+			   slot_pool_connected_fn *connected, void *ctx, int *index);
+
+/* Gives back a slot that slot_pool_take handed out, and wakes one waiting taker. */
+void slot_pool_give(struct slot_pool *pool, int index);
+
+#endif
