@@ -385,34 +385,36 @@ START_TEST(changed_checksum_refused)
 }
 END_TEST
 
+/* Fixture migrations are numbered from 9001, far above the real ones, so that the services'
+ * own migrations never collide with them. */
 START_TEST(failing_file_rolls_back_and_stops)
 {
 	char dir[64], *out = NULL;
 
 	ensure_migrated();
 	copy_migrations(dir, sizeof(dir));
-	write_text(dir, "auth/0002_it_broken.sql", "w",
+	write_text(dir, "auth/9001_it_broken.sql", "w",
 		   "CREATE TABLE auth.it_ok (n int);\n"
 		   "CREATE TABLE auth.it_broken (n no_such_type);\n");
-	write_text(dir, "storage/0002_it_later.sql", "w",
+	write_text(dir, "storage/9001_it_later.sql", "w",
 		   "CREATE TABLE storage.it_later (n int);\n");
 
 	ck_assert_int_eq(run_migrate(dir, NULL, &out), 1);
-	ck_assert_msg(strstr(out, "auth/0002_it_broken.sql failed") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "auth/9001_it_broken.sql failed") != NULL, "%s", out);
 	ck_assert_msg(strstr(out, "no_such_type") != NULL, "%s", out);
 	ck_assert_msg(strstr(out, "(line 2)") != NULL, "%s", out);
 	ck_assert_int_eq(count_lines_starting(out, "applied "), 0);
 	st_free(out);
 	/* the whole file rolled back, nothing recorded, and the run stopped there */
 	assert_value("SELECT to_regclass('auth.it_ok') IS NULL", "t");
-	assert_value("SELECT count(*) FROM public.strata_migrations WHERE version = 2", "0");
+	assert_value("SELECT count(*) FROM public.strata_migrations WHERE version = 9001", "0");
 	assert_value("SELECT to_regclass('storage.it_later') IS NULL", "t");
 
 	/* fixed, the same files apply */
-	write_text(dir, "auth/0002_it_broken.sql", "w", "CREATE TABLE auth.it_ok (n int);\n");
+	write_text(dir, "auth/9001_it_broken.sql", "w", "CREATE TABLE auth.it_ok (n int);\n");
 	ck_assert_int_eq(run_migrate(dir, NULL, &out), 0);
 	ck_assert_int_eq(count_lines_starting(out, "applied "), 2);
-	ck_assert_msg(strstr(out, "applied auth/0002_it_broken.sql") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "applied auth/9001_it_broken.sql") != NULL, "%s", out);
 	st_free(out);
 	assert_value("SELECT to_regclass('auth.it_ok') IS NOT NULL", "t");
 	assert_value("SELECT to_regclass('storage.it_later') IS NOT NULL", "t");
@@ -426,14 +428,14 @@ START_TEST(dry_run_and_out_of_order)
 
 	ensure_migrated();
 	copy_migrations(dir, sizeof(dir));
-	write_text(dir, "scheduler/0003_it_third.sql", "w",
+	write_text(dir, "scheduler/9003_it_third.sql", "w",
 		   "CREATE TABLE scheduler.it_third (n int);\n");
 
 	ck_assert_int_eq(run_migrate(dir, "--status", &out), 3); /* something pending */
-	ck_assert_msg(strstr(out, "pending scheduler/0003_it_third.sql") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "pending scheduler/9003_it_third.sql") != NULL, "%s", out);
 	st_free(out);
 	ck_assert_int_eq(run_migrate(dir, "--dry-run", &out), 0);
-	ck_assert_msg(strstr(out, "would apply scheduler/0003_it_third.sql") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "would apply scheduler/9003_it_third.sql") != NULL, "%s", out);
 	ck_assert_int_eq(count_lines_starting(out, "would apply "), 1);
 	st_free(out);
 	assert_value("SELECT to_regclass('scheduler.it_third') IS NULL", "t");
@@ -441,12 +443,12 @@ START_TEST(dry_run_and_out_of_order)
 	ck_assert_int_eq(run_migrate(dir, NULL, &out), 0);
 	st_free(out);
 	/* a file numbered below one applied is refused, not slipped in */
-	write_text(dir, "scheduler/0002_it_second.sql", "w", "SELECT 1;\n");
+	write_text(dir, "scheduler/9002_it_second.sql", "w", "SELECT 1;\n");
 	ck_assert_int_eq(run_migrate(dir, NULL, &out), 1);
-	ck_assert_msg(strstr(out, "scheduler/0002_it_second.sql is pending") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "scheduler/9002_it_second.sql is pending") != NULL, "%s", out);
 	st_free(out);
 	assert_value("SELECT count(*) FROM public.strata_migrations WHERE service = 'scheduler' "
-		     "AND version = 2",
+		     "AND version = 9002",
 		     "0");
 	ck_assert_int_eq(it_sh("rm -rf '%s'", dir), 0);
 }
