@@ -47,77 +47,6 @@ out:
 	return out;
 }
 
-/* Reads exactly n digits at *p into *v and advances; false when they are not there. */
-static bool
-digits(const char **p, int n, int *v)
-{
-	*v = 0;
-	for (int i = 0; i < n; i++) {
-		char c = (*p)[i];
-
-		if (c < '0' || c > '9')
-			return false;
-		*v = *v * 10 + (c - '0');
-	}
-	*p += n;
-	return true;
-}
-
-static bool
-expect(const char **p, char c)
-{
-	if (**p != c)
-		return false;
-	(*p)++;
-	return true;
-}
-
-static int
-days_in_month(int year, int month)
-{
-	static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-
-	return month == 2 && leap ? 29 : days[month - 1];
-}
-
-/* An RFC 3339 date-time: 2026-01-01T00:00:00(.125)?(Z|+09:00), T and Z in either case. */
-static bool
-rfc3339_valid(const char *s)
-{
-	const char *p = s;
-	int year, month, day, hour, min, sec, oh, om;
-
-	if (!digits(&p, 4, &year) || !expect(&p, '-') || !digits(&p, 2, &month) ||
-	    !expect(&p, '-') || !digits(&p, 2, &day))
-		return false;
-	if (month < 1 || month > 12 || day < 1 || day > days_in_month(year, month))
-		return false;
-	if (*p != 'T' && *p != 't')
-		return false;
-	p++;
-	if (!digits(&p, 2, &hour) || !expect(&p, ':') || !digits(&p, 2, &min) || !expect(&p, ':') ||
-	    !digits(&p, 2, &sec))
-		return false;
-	if (hour > 23 || min > 59 || sec > 60)
-		return false;
-	if (*p == '.') {
-		p++;
-		if (*p < '0' || *p > '9')
-			return false;
-		while (*p >= '0' && *p <= '9')
-			p++;
-	}
-	if (*p == 'Z' || *p == 'z')
-		return p[1] == '\0';
-	if (*p != '+' && *p != '-')
-		return false;
-	p++;
-	if (!digits(&p, 2, &oh) || !expect(&p, ':') || !digits(&p, 2, &om))
-		return false;
-	return oh <= 23 && om <= 59 && *p == '\0';
-}
-
 /* A required attribute: a non-empty string. */
 static bool
 require_string(const cJSON *ev, const char *name, char *err, size_t errcap)
@@ -190,7 +119,7 @@ st_cloudevent_parse(const void *json, size_t len, const cJSON **data, char *err,
 	    !optional_string(ev, "time", err, errcap))
 		goto out;
 	item = cJSON_GetObjectItemCaseSensitive(ev, "time");
-	if (item != NULL && !rfc3339_valid(item->valuestring)) {
+	if (item != NULL && !st_time_parse_rfc3339(item->valuestring, NULL)) {
 		st_errf(err, errcap, "time must be an RFC 3339 timestamp");
 		goto out;
 	}

@@ -188,6 +188,104 @@ st_time_format_rfc3339(int64_t epoch_ms, char *buf, size_t cap)
 		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
 }
 
+/* Reads exactly n digits at *p into *v and advances; false when they are not there. */
+static bool
+digits(const char **p, int n, int *v)
+{
+	*v = 0;
+	for (int i = 0; i < n; i++) {
+		char c = (*p)[i];
+
+		if (c < '0' || c > '9')
+			return false;
+		*v = *v * 10 + (c - '0');
+	}
+	*p += n;
+	return true;
+}
+
+static bool
+expect(const char **p, char c)
+{
+	if (**p != c)
+		return false;
+	(*p)++;
+	return true;
+}
+
+static int
+days_in_month(int year, int month)
+{
+	static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+
+	return month == 2 && leap ? 29 : days[month - 1];
+}
+
+/* Days from 1970-01-01 to year-month-day in the proleptic Gregorian calendar (Howard
+ * Hinnant's days_from_civil). */
+static int64_t
+days_from_civil(int year, int month, int day)
+{
+	int64_t y = year - (month <= 2);
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	int64_t yoe = y - era * 400;
+	int64_t doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+
+	return era * 146097 + doe - 719468;
+}
+
+bool
+st_time_parse_rfc3339(const char *s, int64_t *epoch_ms)
+{
+	const char *p = s;
+	int year, month, day, hour, min, sec, oh = 0, om = 0, ms = 0, sign = 0;
+	int64_t t;
+
+	if (!digits(&p, 4, &year) || !expect(&p, '-') || !digits(&p, 2, &month) ||
+	    !expect(&p, '-') || !digits(&p, 2, &day))
+		return false;
+	if (month < 1 || month > 12 || day < 1 || day > days_in_month(year, month))
+		return false;
+	if (*p != 'T' && *p != 't')
+		return false;
+	p++;
+	if (!digits(&p, 2, &hour) || !expect(&p, ':') || !digits(&p, 2, &min) || !expect(&p, ':') ||
+	    !digits(&p, 2, &sec))
+		return false;
+	if (hour > 23 || min > 59 || sec > 60)
+		return false;
+	if (*p == '.') {
+		int scale = 100;
+
+		p++;
+		if (*p < '0' || *p > '9')
+			return false;
+		/* Milliseconds are kept; finer digits are read and dropped. */
+		for (; *p >= '0' && *p <= '9'; p++, scale /= 10)
+			ms += (*p - '0') * scale;
+	}
+	if (*p == 'Z' || *p == 'z') {
+		if (p[1] != '\0')
+			return false;
+	} else {
+		if (*p != '+' && *p != '-')
+			return false;
+		sign = *p == '+' ? 1 : -1;
+		p++;
+		if (!digits(&p, 2, &oh) || !expect(&p, ':') || !digits(&p, 2, &om))
+			return false;
+		if (oh > 23 || om > 59 || *p != '\0')
+			return false;
+	}
+	t = days_from_civil(year, month, day) * 86400 + hour * 3600 + min * 60 + sec;
+	t -= sign * (oh * 3600 + om * 60);
+	if (epoch_ms != NULL)
+		*epoch_ms = t * 1000 + ms;
+	return true;
+}
+
 void
 st_random_bytes(void *buf, size_t n)
 {

@@ -69,6 +69,13 @@ int64_t st_now_wall_ms(void);
 /* Writes an RFC 3339 UTC time with milliseconds ("2026-01-01T00:00:00.125Z") into buf (>= 25). */
 void st_time_format_rfc3339(int64_t epoch_ms, char *buf, size_t cap);
 
+/*
+ * Parses an RFC 3339 date-time ("2026-01-01T00:00:00.125Z", "...+09:00"; T and Z in either
+ * case; real calendar dates; fractions kept to the millisecond) into milliseconds since the
+ * epoch (epoch_ms may be NULL to only validate). False for anything else.
+ */
+bool st_time_parse_rfc3339(const char *s, int64_t *epoch_ms);
+
 /* Fills buf (>= 37 bytes) with a random version-4 UUID in its canonical text form. */
 void st_uuid_v4(char *buf, size_t cap);
 
