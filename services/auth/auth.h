@@ -48,11 +48,63 @@ struct auth {
 	bool allow_register;      /* AUTH_ALLOW_REGISTER */
 	int lockout_max;          /* AUTH_LOCKOUT_MAX failures ... */
 	int lockout_window_s;     /* ... within AUTH_LOCKOUT_WINDOW_S */
+	int lockout_addr_max;     /* AUTH_LOCKOUT_ADDR_MAX failures from one address, any account */
 	struct auth_keys *keys;
 };
 
 enum st_err auth_keys_init(struct st_app *app, struct auth *auth); /* load or generate */
 void auth_keys_destroy(struct auth_keys *keys);
+
+/*
+ * The tokens half reads app->state as the struct auth. auth_keys_init reads the settings
+ * AUTH_JWT_PRIVATE_KEY_FILE (string, "" for none) and AUTH_KEY_ROTATE_DAYS (integer, 0: never),
+ * which main.c declares.
+ */
+
+/* The background loop main.c declares (every 60 s, say): rotates the key when it is due (under
+ * the advisory lock) and reloads the keys from auth.signing_keys, so that a rotation on one
+ * replica reaches the others. Failures are logged; the keys in memory stay. */
+void auth_keys_refresh(struct st_app *app);
+
+/* A kid: the first 16 hex digits of SHA-256 of the public key's DER. */
+#define AUTH_KID_LEN 16
+
+/* Copies the signing key: its kid into kid (AUTH_KID_LEN + 1 bytes) and its private PEM into
+ * *pem (*len bytes), which the caller releases with auth_keys_secret_free (it wipes it).
+ * ST_ERR_UNAVAILABLE when no key is loaded. */
+enum st_err auth_keys_signer(struct auth_keys *keys, char *kid, char **pem, size_t *len);
+void auth_keys_secret_free(char *pem, size_t len);
+/* The public PEM of a published key by kid, or NULL. The caller owns it (st_free). */
+char *auth_keys_public(struct auth_keys *keys, const char *kid);
+
+/* What goes into an access token; every field is borrowed. */
+struct auth_token_claims {
+	const char *iss;
+	const char *aud;
+	const char *sub;
+	const char *jti;
+	int64_t iat; /* Unix seconds */
+	int64_t exp;
+	unsigned scopes; /* enum st_scope bits, written as the space-separated `scope` */
+	const char *const *roles;
+	size_t nroles;
+};
+
+/* Signs an access token for user. *token is the caller's (st_free). */
+enum st_err auth_tokens_issue_access(struct st_app *app, const struct auth_user *user,
+				     char **token);
+
+/* Verifies an access token issued by this service: RS256 only (the header's algorithm is
+ * never trusted), a published kid, the signature, iss and aud. Fills jti (>= 64 bytes) and
+ * exp. ST_ERR_AUTH when any check fails. Expiry is not checked: the caller decides. */
+enum st_err auth_tokens_verify(struct auth *auth, const char *token, char *jti, size_t jticap,
+			       int64_t *exp);
+
+struct st_db_conn;
+/* Creates a refresh token for user_id in family_id (NULL: a new family) on conn (NULL: a
+ * pooled connection). token receives the opaque value (>= 64 bytes); only its hash is stored. */
+enum st_err auth_refresh_create(struct st_app *app, struct st_db_conn *conn, const char *user_id,
+				const char *family_id, char *token, size_t cap);
 
 /*
  * Issues a new login for user: an access token and a new refresh-token family. Fills out with

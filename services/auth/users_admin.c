@@ -1,0 +1,312 @@
+/*
+ * Users, the administrator's side (scope admin, checked by the route table): the list with
+ * keyset paging, changing roles, the disabled flag and the name, and deletion.
+ *
+ * An administrator cannot delete, disable or demote themself: the last administrator would
+ * otherwise be one click from a system nobody can administer. Another administrator can.
+ * Roles changes reach tokens at their next refresh: an access token keeps the scopes it was
+ * issued with until it expires (AUTH_ACCESS_TTL_S). Disabling revokes the refresh tokens.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "identity.h"
+#include "strata/db.h"
+#include "strata/encode.h"
+#include "strata/log.h"
+
+#define LIST_LIMIT_DEFAULT 50
+#define LIST_LIMIT_MAX     1000
+#define NAME_MAX_BYTES     200
+
+ST_STATIC bool users_cursor_decode(const char *cursor, char *micros, size_t mcap, char *id,
+				   size_t idcap);
+ST_STATIC void users_cursor_encode(const char *micros, const char *id, char *out, size_t cap);
+
+/*
+ * The list cursor is opaque to clients: base64url of "<created_at in Unix microseconds>:<id>",
+ * the sort key of the last user of the previous page. Keyset paging stays correct while users
+ * are added or removed between pages.
+ */
+ST_STATIC void
+users_cursor_encode(const char *micros, const char *id, char *out, size_t cap)
+{
+	char plain[96];
+	int n = snprintf(plain, sizeof(plain), "%s:%s", micros, id);
+
+	if (n < 0 || (size_t)n >= sizeof(plain) || !st_base64url_encode(plain, (size_t)n, out, cap))
+		out[0] = '\0';
+}
+
+/* Splits a cursor into its parts; false when it is not one this code made. */
+ST_STATIC bool
+users_cursor_decode(const char *cursor, char *micros, size_t mcap, char *id, size_t idcap)
+{
+	char plain[96];
+	size_t n = 0, digits = 0;
+
+	if (!st_base64url_decode(cursor, strlen(cursor), plain, sizeof(plain) - 1, &n))
+		return false;
+	plain[n] = '\0';
+	if (memchr(plain, '\0', n) != NULL)
+		return false;
+	if (plain[0] == '-')
+		digits = 1;
+	while (plain[digits] >= '0' && plain[digits] <= '9')
+		digits++;
+	if (digits == 0 || digits > 19 || plain[digits] != ':' ||
+	    (plain[0] == '-' && digits == 1) || digits + 1 > mcap)
+		return false;
+	if (!auth_uuid_ok(plain + digits + 1) || !st_strlcpy(id, plain + digits + 1, idcap))
+		return false;
+	memcpy(micros, plain, digits);
+	micros[digits] = '\0';
+	return true;
+}
+
+int
+users_list(struct st_req *req, void *ctx)
+{
+	static const char sql[] =
+		"SELECT " AUTH_USER_COLS ", (extract(epoch FROM created_at) * 1000000)::bigint "
+		"FROM users WHERE $1::bigint IS NULL OR (created_at, id) > ('epoch'::timestamptz "
+		"+ $1::bigint * interval '1 microsecond', $2::uuid) "
+		"ORDER BY created_at, id LIMIT $3";
+	struct st_app *app = ctx;
+	struct st_json_errs errs;
+	char buf[256], micros[24], after[40], limit_text[24], next[160];
+	const char *params[3] = { NULL, NULL, limit_text };
+	struct st_db_result *res = NULL;
+	cJSON *page = NULL, *items;
+	long limit = LIST_LIMIT_DEFAULT;
+	int status, rows;
+	enum st_err rc;
+
+	st_json_errs_init(&errs);
+	if (st_http_query(req, "limit", buf, sizeof(buf))) {
+		char *end = NULL;
+
+		limit = strtol(buf, &end, 10);
+		if (end == buf || *end != '\0' || limit < 1 || limit > LIST_LIMIT_MAX)
+			st_json_errs_add(&errs, "limit", "must be an integer from 1 to %d",
+					 LIST_LIMIT_MAX);
+	}
+	if (st_http_query(req, "cursor", buf, sizeof(buf)) && buf[0] != '\0') {
+		if (users_cursor_decode(buf, micros, sizeof(micros), after, sizeof(after))) {
+			params[0] = micros;
+			params[1] = after;
+		} else {
+			st_json_errs_add(&errs, "cursor", "is not a cursor from a previous page");
+		}
+	}
+	if (errs.total > 0) {
+		status = st_http_reply_invalid(req, 400, "invalid query parameters", &errs);
+		goto out;
+	}
+	snprintf(limit_text, sizeof(limit_text), "%ld", limit + 1); /* one more: is there a next? */
+	rc = st_db_pool_query(app->db, sql, 3, params, &res, NULL, 0);
+	if (rc != ST_OK) {
+		status = auth_reply_db_error(req, rc);
+		goto out;
+	}
+	rows = st_db_rows(res);
+	page = cJSON_CreateObject();
+	items = cJSON_AddArrayToObject(page, "items");
+	for (int i = 0; i < rows && i < limit; i++)
+		cJSON_AddItemToArray(items, auth_user_json(res, i));
+	if (rows > limit) {
+		users_cursor_encode(st_db_get(res, (int)limit - 1, 7),
+				    st_db_get(res, (int)limit - 1, 0), next, sizeof(next));
+		cJSON_AddStringToObject(page, "next_cursor", next);
+	} else {
+		cJSON_AddNullToObject(page, "next_cursor");
+	}
+	status = st_http_reply_json(req, 200, page);
+out:
+	cJSON_Delete(page);
+	st_db_result_free(res);
+	return status;
+}
+
+/* The fields of a PATCH /users/{id}, validated. */
+struct user_change {
+	char roles[AUTH_ROLES_MAX * 16]; /* comma-separated; meaningful when has_roles */
+	bool has_roles, has_admin;
+	const char *disabled; /* "true", "false" or NULL: unchanged */
+	const char *name;     /* NULL: unchanged */
+};
+
+/* Validates roles: an array of distinct known role names. Fills c. */
+static void
+parse_roles(const cJSON *arr, struct user_change *c, struct st_json_errs *errs)
+{
+	const char *seen[AUTH_ROLES_MAX];
+	size_t n = 0, len = 0;
+	const cJSON *it;
+
+	c->has_roles = true;
+	c->roles[0] = '\0';
+	cJSON_ArrayForEach(it, arr)
+	{
+		bool dup = false;
+
+		if (!cJSON_IsString(it) || !auth_role_known(it->valuestring)) {
+			st_json_errs_add(errs, "roles", "must hold only %s", AUTH_ROLE_NAMES);
+			return;
+		}
+		for (size_t i = 0; i < n; i++)
+			dup = dup || strcmp(seen[i], it->valuestring) == 0;
+		if (dup) {
+			st_json_errs_add(errs, "roles", "must not name a role twice");
+			return;
+		}
+		seen[n++] = it->valuestring; /* at most AUTH_ROLES_MAX distinct known names */
+		len += (size_t)snprintf(c->roles + len, sizeof(c->roles) - len, "%s%s",
+					len > 0 ? "," : "", it->valuestring);
+		c->has_admin = c->has_admin || strcmp(it->valuestring, "admin") == 0;
+	}
+}
+
+/* Applies c to user id in one transaction (revoking refresh tokens when disabling); *res
+ * receives the updated user. ST_ERR_NOT_FOUND when there is no such user. */
+static enum st_err
+user_update(struct st_app *app, const char *id, const struct user_change *c,
+	    struct st_db_result **res)
+{
+	static const char sql[] =
+		"UPDATE users SET roles = COALESCE(string_to_array($2, ','), roles), "
+		"disabled = COALESCE($3::boolean, disabled), name = COALESCE($4, name), "
+		"updated_at = now() WHERE id = $1 RETURNING " AUTH_USER_COLS;
+	const char *params[] = { id, c->has_roles ? c->roles : NULL, c->disabled, c->name };
+	struct st_db_conn *conn = NULL;
+	enum st_err rc;
+
+	rc = st_db_acquire(app->db, &conn);
+	if (rc == ST_OK)
+		rc = st_db_begin(conn);
+	if (rc == ST_OK)
+		rc = st_db_query(conn, sql, 4, params, res, NULL, 0);
+	if (rc == ST_OK && st_db_rows(*res) == 0)
+		rc = ST_ERR_NOT_FOUND;
+	if (rc == ST_OK && c->disabled != NULL && strcmp(c->disabled, "true") == 0)
+		rc = auth_revoke_refresh_tokens(conn, id);
+	if (rc == ST_OK)
+		rc = st_db_commit(conn);
+	st_db_release(app->db, conn); /* rolls back what was not committed */
+	return rc;
+}
+
+/* True when the caller is the user id (a user, or an API key of that user). */
+static bool
+is_self(struct st_req *req, const char *id)
+{
+	const struct st_principal *p = st_http_principal(req);
+
+	return p != NULL && strcasecmp(p->sub, id) == 0;
+}
+
+int
+users_patch(struct st_req *req, void *ctx)
+{
+	static const char *const allowed[] = { "roles", "disabled", "name", NULL };
+	struct st_app *app = ctx;
+	const char *id = st_http_param(req, "id");
+	struct st_json_errs errs;
+	struct user_change c;
+	const cJSON *roles = NULL;
+	bool disabled = false, has_disabled;
+	struct st_db_result *res = NULL;
+	cJSON *body = NULL, *user = NULL, *data;
+	int status;
+	enum st_err rc;
+
+	memset(&c, 0, sizeof(c));
+	if (id == NULL || !auth_uuid_ok(id))
+		return st_http_reply_problem(req, 404, "no such user");
+	status = st_http_body_json(req, &body);
+	if (status != 0)
+		return status;
+	st_json_errs_init(&errs);
+	if (!cJSON_IsObject(body)) {
+		status = st_http_reply_problem(req, 400, "the body must be a JSON object");
+		goto out;
+	}
+	st_json_reject_unknown(body, allowed, &errs);
+	if (st_json_get_obj(body, "roles", false, cJSON_Array, &roles, &errs) && roles != NULL)
+		parse_roles(roles, &c, &errs);
+	has_disabled = cJSON_GetObjectItemCaseSensitive(body, "disabled") != NULL &&
+		       !cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(body, "disabled"));
+	if (st_json_get_bool(body, "disabled", false, &disabled, &errs) && has_disabled)
+		c.disabled = disabled ? "true" : "false";
+	st_json_get_str(body, "name", false, NAME_MAX_BYTES, &c.name, &errs);
+	if (errs.total > 0) {
+		status = st_http_reply_invalid(req, 400, "the request has invalid fields", &errs);
+		goto out;
+	}
+	if (is_self(req, id) && ((c.has_roles && !c.has_admin) || disabled)) {
+		status = st_http_reply_problem(req, 409,
+					       "you cannot disable yourself or drop your own "
+					       "admin role: ask another administrator");
+		goto out;
+	}
+	rc = user_update(app, id, &c, &res);
+	if (rc == ST_ERR_NOT_FOUND) {
+		status = st_http_reply_problem(req, 404, "no such user");
+		goto out;
+	}
+	if (rc != ST_OK) {
+		status = auth_reply_db_error(req, rc);
+		goto out;
+	}
+	user = auth_user_json(res, 0);
+	data = cJSON_CreateObject();
+	if (c.has_roles)
+		cJSON_AddItemToObject(data, "roles",
+				      cJSON_Duplicate(cJSON_GetObjectItem(user, "roles"), true));
+	if (c.disabled != NULL)
+		cJSON_AddBoolToObject(data, "disabled", disabled);
+	if (c.name != NULL)
+		cJSON_AddBoolToObject(data, "name_changed", true);
+	auth_audit(app, req, "user.updated", id, data);
+	status = st_http_reply_json(req, 200, user);
+out:
+	cJSON_Delete(user);
+	cJSON_Delete(body);
+	st_db_result_free(res);
+	return status;
+}
+
+int
+users_delete(struct st_req *req, void *ctx)
+{
+	struct st_app *app = ctx;
+	const char *id = st_http_param(req, "id");
+	struct st_db_result *res = NULL;
+	enum st_err rc;
+	int status;
+
+	if (id == NULL || !auth_uuid_ok(id))
+		return st_http_reply_problem(req, 404, "no such user");
+	if (is_self(req, id))
+		return st_http_reply_problem(req, 409,
+					     "you cannot delete your own account: ask another "
+					     "administrator");
+	{
+		const char *params[] = { id };
+
+		rc = st_db_pool_query(app->db, "DELETE FROM users WHERE id = $1", 1, params, &res,
+				      NULL, 0);
+	}
+	if (rc != ST_OK)
+		status = auth_reply_db_error(req, rc);
+	else if (st_db_affected(res) == 0)
+		status = st_http_reply_problem(req, 404, "no such user");
+	else {
+		auth_audit(app, req, "user.deleted", id, NULL);
+		status = st_http_reply_no_content(req);
+	}
+	st_db_result_free(res);
+	return status;
+}
