@@ -46,6 +46,10 @@ SERVICE_BINS := $(SERVICES:%=$(BIN)/strata-%)
 TOOL_BINS := $(TOOLS:%=$(BIN)/strata-%)
 
 UNIT_SRC := $(wildcard tests/unit/*.c tests/unit/*/*.c)
+# Every service's sources but main.c, compiled under ST_TESTING into the unit runner so that
+# unit tests reach a service's ST_STATIC functions. One runner links all services: a service's
+# global names carry its prefix (gw_, auth_, ...), and a clash would fail the link loudly.
+UNIT_SERVICE_SRC := $(filter-out %/main.c,$(wildcard services/*/*.c))
 UNIT_SUITES := $(wildcard tests/unit/*/test_*.c)
 INTEG_SRC := $(wildcard tests/integration/*.c)
 UNIT_RUNNER := $(BUILD)/tests/unit-tests
@@ -106,11 +110,14 @@ $(BUILD)/tests/integration.gen.h: $(INTEG_SRC) Makefile
 
 # A test file exports its one suite without a header: the generated table declares it.
 $(BUILD)/testing/tests/%.o: CFLAGS += -Wno-missing-prototypes
+# Unit tests include a service's header as "<service>/<name>.h".
+$(BUILD)/testing/tests/unit/%.o: CFLAGS += -Iservices
 
 $(UNIT_SRC:%.c=$(BUILD)/testing/%.o): $(BUILD)/tests/suites.gen.h
 $(INTEG_SRC:%.c=$(BUILD)/testing/%.o): $(BUILD)/tests/integration.gen.h
 
-$(UNIT_RUNNER): $(UNIT_SRC:%.c=$(BUILD)/testing/%.o) $(LIBCOMMON_TESTING)
+$(UNIT_RUNNER): $(UNIT_SRC:%.c=$(BUILD)/testing/%.o) \
+		$(UNIT_SERVICE_SRC:%.c=$(BUILD)/testing/%.o) $(LIBCOMMON_TESTING)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CHECK_LIBS)
 
