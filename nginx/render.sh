@@ -12,6 +12,9 @@
 #   NGINX_PID_FILE, NGINX_ERROR_LOG, NGINX_ACCESS_LOG, NGINX_TEMP_DIR   (required)
 #   TLS_CERT, TLS_KEY           PEM certificate chain and key (required)
 #   NGINX_WEB_ROOT              static files for / (required; need not exist)
+#   NGINX_DOCS_ROOT             /docs/: nginx/docs of the repository ($NGINX_WEB_ROOT/docs)
+#   NGINX_SWAGGER_UI_ROOT       /docs/swagger-ui/: swagger-ui-dist's files
+#                               ($NGINX_WEB_ROOT/swagger-ui)
 #   NGINX_MIME_TYPES            (/etc/nginx/mime.types)
 set -euo pipefail
 shopt -u patsub_replacement 2>/dev/null || true # bash 5.2: "&" in a value stays "&"
@@ -83,6 +86,10 @@ conf="${conf//@HTTPS_PORT@/$https_port}"
 conf="${conf//@TLS_CERT@/$(path_value TLS_CERT)}"
 conf="${conf//@TLS_KEY@/$(path_value TLS_KEY)}"
 conf="${conf//@WEB_ROOT@/$(path_value NGINX_WEB_ROOT)}"
+NGINX_DOCS_ROOT="${NGINX_DOCS_ROOT:-${NGINX_WEB_ROOT:-}/docs}"
+NGINX_SWAGGER_UI_ROOT="${NGINX_SWAGGER_UI_ROOT:-${NGINX_WEB_ROOT:-}/swagger-ui}"
+conf="${conf//@DOCS_ROOT@/$(path_value NGINX_DOCS_ROOT)}"
+conf="${conf//@SWAGGER_UI_ROOT@/$(path_value NGINX_SWAGGER_UI_ROOT)}"
 if [[ "$conf" =~ @[A-Z_]+@ ]]; then
 	die "the template has a placeholder this script does not fill: ${BASH_REMATCH[0]}"
 fi

@@ -88,6 +88,25 @@ install_kafka_jars() {
 	echo "$sum" >"$libs/.pom.sha256"
 }
 
+# Swagger UI's static files for nginx's /docs (nginx/docs/index.html loads them), from npm into
+# $STRATA_DATA/web/swagger-ui, only when that pinned version is not there yet.
+SWAGGER_UI_VERSION=5.35.0
+install_swagger_ui() {
+	local dir="$STRATA_DATA/web/swagger-ui" pkg
+	pkg="$dir/node_modules/swagger-ui-dist/package.json"
+	if [[ -f "$pkg" ]] && grep -q "\"version\": \"$SWAGGER_UI_VERSION\"" "$pkg"; then
+		return 0
+	fi
+	command -v npm >/dev/null || die "npm is missing: install Node.js to get Swagger UI for /docs"
+	say "fetching swagger-ui-dist@$SWAGGER_UI_VERSION from npm into $dir"
+	mkdir -p "$dir" "$STRATA_LOG"
+	if ! npm install --prefix "$dir" --no-audit --no-fund --no-save \
+		"swagger-ui-dist@$SWAGGER_UI_VERSION" >"$STRATA_LOG/npm-swagger-ui.log" 2>&1; then
+		log_tail "$STRATA_LOG/npm-swagger-ui.log"
+		die "npm could not fetch swagger-ui-dist (output above; is the npm registry reachable?)"
+	fi
+}
+
 main() {
 	local missing
 	mapfile -t missing < <(missing_apt_packages)
@@ -97,6 +116,7 @@ main() {
 		((${#missing[@]} == 0)) || die "still missing after apt-get install: ${missing[*]}"
 	fi
 	install_kafka_jars
+	install_swagger_ui
 }
 
 main "$@"

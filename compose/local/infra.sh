@@ -503,6 +503,8 @@ nginx_render() {
 		NGINX_PID_FILE="$NGINX_PIDFILE" NGINX_ERROR_LOG="$NGINX_ERROR_LOG" \
 		NGINX_ACCESS_LOG="$NGINX_ACCESS_LOG" NGINX_TEMP_DIR="$NGINX_DIR/tmp" \
 		TLS_CERT="$TLS_CERT" TLS_KEY="$TLS_KEY" NGINX_WEB_ROOT="$STRATA_REPO/web" \
+		NGINX_DOCS_ROOT="$STRATA_REPO/nginx/docs" \
+		NGINX_SWAGGER_UI_ROOT="$STRATA_DATA/web/swagger-ui/node_modules/swagger-ui-dist" \
 		"$STRATA_REPO/nginx/render.sh" "$NGINX_CONF"
 }
 

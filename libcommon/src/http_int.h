@@ -51,6 +51,8 @@ struct st_req {
 	size_t bytes_out;
 	bool replied;
 	bool streaming;
+	bool stream_raw;     /* streaming with Content-Length: writes go out as they are */
+	bool stream_no_body; /* streaming a head only (HEAD, 204, 304): writes are dropped */
 };
 
 /* Releases what a request holds (params, body). */

@@ -78,6 +78,16 @@ st_http_conn(struct st_req *req)
 	return req->conn;
 }
 
+/* True when the client waits for 100 Continue before sending its body. */
+static bool
+expects_continue(const struct st_req *req)
+{
+	const char *expect = mg_get_header(req->conn, "Expect");
+
+	return expect != NULL && strcasecmp(expect, "100-continue") == 0 &&
+	       strcmp(req->ri->http_version, "1.1") == 0;
+}
+
 enum st_err
 st_http_body(struct st_req *req, const char **body, size_t *len)
 {
@@ -94,6 +104,11 @@ st_http_body(struct st_req *req, const char **body, size_t *len)
 		mg_disable_keep_alive(req->conn);
 		return ST_ERR_TOO_LARGE;
 	}
+	/* A client that sent Expect: 100-continue (the gateway does for large bodies) holds its
+	 * body until invited; CivetWeb leaves the invitation to the handler. */
+	if (!req->replied && expects_continue(req) &&
+	    mg_write(req->conn, "HTTP/1.1 100 Continue\r\n\r\n", 25) != 25)
+		return ST_ERR_IO;
 	cap = declared >= 0 ? (size_t)declared : 8192;
 	req->body = st_malloc(cap + 1);
 	for (;;) {
@@ -186,21 +201,29 @@ st_http_add_header(struct st_req *req, const char *name, const char *value)
 
 /* Writes the status line and headers into buf; returns the length or 0 if it did not fit. */
 static size_t
-format_head(struct st_req *req, int status, const char *ctype, const char *framing, char *buf,
-	    size_t cap)
+format_head_extra(struct st_req *req, int status, const char *ctype, const char *framing,
+		  const char *extra, char *buf, size_t cap)
 {
 	bool closing = atomic_load(&req->srv->draining);
 	int n;
 
 	if (req->headers_cut)
 		st_log(ST_LOG_WARN, "http", "extra response headers cut status=%d", status);
-	n = snprintf(buf, cap, "HTTP/1.1 %d %s\r\n%s%s%s%sX-Request-Id: %s\r\n%s%.*s\r\n", status,
+	n = snprintf(buf, cap, "HTTP/1.1 %d %s\r\n%s%s%s%sX-Request-Id: %s\r\n%s%.*s%s\r\n", status,
 		     st_http_reason(status), ctype ? "Content-Type: " : "", ctype ? ctype : "",
 		     ctype ? "\r\n" : "", framing, req->request_id,
-		     closing ? "Connection: close\r\n" : "", (int)req->headers_len, req->headers);
+		     closing ? "Connection: close\r\n" : "", (int)req->headers_len, req->headers,
+		     extra ? extra : "");
 	if (n < 0 || (size_t)n >= cap)
 		return 0;
 	return (size_t)n;
+}
+
+static size_t
+format_head(struct st_req *req, int status, const char *ctype, const char *framing, char *buf,
+	    size_t cap)
+{
+	return format_head_extra(req, status, ctype, framing, NULL, buf, cap);
 }
 
 static bool
@@ -333,11 +356,60 @@ st_http_stream_begin(struct st_req *req, int status, const char *content_type)
 	return status;
 }
 
+int
+st_http_stream_begin_head(struct st_req *req, int status, const char *content_type,
+			  int64_t content_length, const char *extra)
+{
+	bool head_only = strcmp(req->ri->request_method, "HEAD") == 0;
+	bool no_body = head_only || status < 200 || status == 204 || status == 304;
+	char framing[64] = "";
+	size_t cap = 2048 + (extra ? strlen(extra) : 0), hlen;
+	char *head;
+
+	if (req->replied)
+		return req->status;
+	req->replied = true;
+	req->streaming = true;
+	req->status = status;
+	req->stream_no_body = no_body;
+	req->stream_raw = content_length >= 0;
+	if (atomic_load(&req->srv->draining))
+		mg_disable_keep_alive(req->conn);
+	if (content_length >= 0 && status >= 200 && status != 204 && status != 304)
+		snprintf(framing, sizeof(framing), "Content-Length: %lld\r\n",
+			 (long long)content_length);
+	else if (content_length < 0 && !no_body)
+		st_strlcpy(framing, "Transfer-Encoding: chunked\r\n", sizeof(framing));
+	head = st_malloc(cap);
+	hlen = format_head_extra(req, status, content_type, framing, extra, head, cap);
+	if (hlen > 0)
+		write_all(req, head, hlen);
+	else
+		st_log(ST_LOG_ERROR, "http", "response head too large status=%d", status);
+	st_free(head);
+	return status;
+}
+
+void
+st_http_stream_abort(struct st_req *req)
+{
+	req->streaming = false;
+	mg_disable_keep_alive(req->conn);
+}
+
 enum st_err
 st_http_stream_write(struct st_req *req, const void *data, size_t len)
 {
 	if (!req->streaming)
 		return ST_ERR_INTERNAL;
+	if (req->stream_no_body)
+		return ST_OK;
+	if (req->stream_raw) {
+		if (!write_all(req, data, len))
+			return ST_ERR_IO;
+		req->bytes_out += len;
+		return ST_OK;
+	}
 	if (len == 0)
 		return ST_OK; /* an empty chunk would end the stream */
 	if (mg_send_chunk(req->conn, data, (unsigned int)len) < 0)
@@ -349,7 +421,7 @@ st_http_stream_write(struct st_req *req, const void *data, size_t len)
 void
 st_http_stream_end(struct st_req *req)
 {
-	if (req->streaming)
+	if (req->streaming && !req->stream_raw && !req->stream_no_body)
 		write_all(req, "0\r\n\r\n", 5);
 	req->streaming = false;
 }

@@ -342,6 +342,10 @@ st_http_server_create(const struct st_http_conf *conf, struct st_http_server **o
 	options[o++] = "1024";
 	options[o++] = "connection_queue";
 	options[o++] = "1024";
+	/* CivetWeb answers CORS preflights itself, allowing any origin, unless this is empty:
+	 * CORS is the gateway's decision (GATEWAY_CORS_ORIGINS), never a default. */
+	options[o++] = "access_control_allow_origin";
+	options[o++] = "";
 	options[o++] = NULL;
 
 	memset(&callbacks, 0, sizeof(callbacks));

@@ -17,6 +17,7 @@
 
 struct handle {
 	CURL *curl;
+	CURLM *multi; /* for st_httpc_stream, made on first use; keeps its own connections */
 	struct st_httpc *owner;
 	struct handle *prev, *next;
 };
@@ -47,6 +48,15 @@ unlink_handle(struct handle *h)
 		h->next->prev = h->prev;
 }
 
+static void
+handle_free(struct handle *h)
+{
+	curl_easy_cleanup(h->curl);
+	if (h->multi != NULL)
+		curl_multi_cleanup(h->multi);
+	st_free(h);
+}
+
 /* Runs when a thread that used the client exits. */
 static void
 thread_gone(void *arg)
@@ -57,8 +67,7 @@ thread_gone(void *arg)
 	pthread_mutex_lock(&c->lock);
 	unlink_handle(h);
 	pthread_mutex_unlock(&c->lock);
-	curl_easy_cleanup(h->curl);
-	st_free(h);
+	handle_free(h);
 }
 
 enum st_err
@@ -93,21 +102,20 @@ st_httpc_destroy(struct st_httpc *c)
 	pthread_key_delete(c->key);
 	for (h = c->handles; h != NULL; h = next) {
 		next = h->next;
-		curl_easy_cleanup(h->curl);
-		st_free(h);
+		handle_free(h);
 	}
 	pthread_mutex_destroy(&c->lock);
 	st_free(c);
 }
 
-static CURL *
-thread_handle(struct st_httpc *c)
+static struct handle *
+thread_handle_get(struct st_httpc *c)
 {
 	struct handle *h = pthread_getspecific(c->key);
 
 	if (h != NULL) {
 		curl_easy_reset(h->curl); /* keeps the connection cache, clears options */
-		return h->curl;
+		return h;
 	}
 	h = st_calloc(1, sizeof(*h));
 	h->curl = curl_easy_init();
@@ -123,7 +131,15 @@ thread_handle(struct st_httpc *c)
 	c->handles = h;
 	pthread_mutex_unlock(&c->lock);
 	pthread_setspecific(c->key, h);
-	return h->curl;
+	return h;
+}
+
+static CURL *
+thread_handle(struct st_httpc *c)
+{
+	struct handle *h = thread_handle_get(c);
+
+	return h != NULL ? h->curl : NULL;
 }
 
 bool
@@ -347,4 +363,325 @@ st_httpc_resp_cleanup(struct st_httpc_resp *resp)
 	st_free(resp->body);
 	resp->body = NULL;
 	resp->len = 0;
+}
+
+/* ---- streaming ---- */
+
+bool
+st_httpc_parse_status(const char *line, size_t len, long *status)
+{
+	size_t i = 5;
+	long v = 0;
+
+	if (len < 12 || strncmp(line, "HTTP/", 5) != 0)
+		return false;
+	while (i < len && line[i] != ' ')
+		i++;
+	if (i + 4 > len || line[i] != ' ')
+		return false;
+	i++;
+	for (size_t k = 0; k < 3; k++, i++) {
+		if (line[i] < '0' || line[i] > '9')
+			return false;
+		v = v * 10 + (line[i] - '0');
+	}
+	if (i < len && line[i] != ' ' && line[i] != '\r' && line[i] != '\n')
+		return false;
+	if (v < 100)
+		return false;
+	*status = v;
+	return true;
+}
+
+/* RFC 9110 token characters, which a field name is made of. */
+static bool
+is_tchar(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+	       (ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch) != NULL);
+}
+
+bool
+st_httpc_parse_header(const char *line, size_t len, char *buf, size_t cap,
+		      struct st_httpc_header *out)
+{
+	const char *colon = memchr(line, ':', len);
+	size_t nlen, vstart, vend;
+
+	if (colon == NULL || colon == line)
+		return false;
+	nlen = (size_t)(colon - line);
+	for (size_t i = 0; i < nlen; i++)
+		if (!is_tchar(line[i]))
+			return false;
+	vstart = nlen + 1;
+	vend = len;
+	while (vend > vstart && (line[vend - 1] == '\r' || line[vend - 1] == '\n' ||
+				 line[vend - 1] == ' ' || line[vend - 1] == '\t'))
+		vend--;
+	while (vstart < vend && (line[vstart] == ' ' || line[vstart] == '\t'))
+		vstart++;
+	if (nlen + 1 + (vend - vstart) + 1 > cap)
+		return false;
+	for (size_t i = vstart; i < vend; i++)
+		if (line[i] == '\r' || line[i] == '\n' || line[i] == '\0')
+			return false;
+	memcpy(buf, line, nlen);
+	buf[nlen] = '\0';
+	memcpy(buf + nlen + 1, line + vstart, vend - vstart);
+	buf[nlen + 1 + (vend - vstart)] = '\0';
+	out->name = buf;
+	out->value = buf + nlen + 1;
+	return true;
+}
+
+#define HEAD_MAX    (64 * 1024) /* the most header bytes accepted from a peer */
+#define HEADERS_MAX 128
+#define EXPECT_MIN  (1024 * 1024) /* bodies above this wait for 100 Continue */
+
+struct stream_run {
+	const struct st_httpc_stream *s;
+	int64_t last_ms;  /* when bytes last moved */
+	enum st_err fail; /* set by a callback that aborted the transfer */
+	long status;      /* of the latest status line */
+	bool head_done;
+	char *head; /* header names and values, NUL-separated pairs */
+	size_t head_len;
+	size_t nheaders;
+};
+
+static size_t
+stream_read(char *buf, size_t size, size_t nitems, void *userdata)
+{
+	struct stream_run *run = userdata;
+	size_t got = 0;
+	enum st_err rc = run->s->read(run->s->ctx, buf, size * nitems, &got);
+
+	run->last_ms = st_now_mono_ms();
+	if (rc != ST_OK) {
+		run->fail = rc;
+		return CURL_READFUNC_ABORT;
+	}
+	return got;
+}
+
+/* Hands the collected head to the caller. */
+static enum st_err
+deliver_head(struct stream_run *run)
+{
+	struct st_httpc_header list[HEADERS_MAX];
+	size_t off = 0;
+
+	for (size_t i = 0; i < run->nheaders; i++) {
+		list[i].name = run->head + off;
+		off += strlen(run->head + off) + 1;
+		list[i].value = run->head + off;
+		off += strlen(run->head + off) + 1;
+	}
+	run->head_done = true;
+	return run->s->on_head(run->s->ctx, run->status, list, run->nheaders);
+}
+
+static size_t
+stream_header(char *ptr, size_t size, size_t nitems, void *userdata)
+{
+	struct stream_run *run = userdata;
+	size_t n = size * nitems;
+	struct st_httpc_header h;
+
+	run->last_ms = st_now_mono_ms();
+	if (run->head_done)
+		return n; /* trailers: dropped */
+	if (st_httpc_parse_status(ptr, n, &run->status)) {
+		run->head_len = 0; /* a new head (after 100 Continue, say) */
+		run->nheaders = 0;
+		return n;
+	}
+	if (n <= 2 && (n == 0 || ptr[0] == '\r' || ptr[0] == '\n')) {
+		enum st_err rc;
+
+		if (run->status >= 100 && run->status < 200)
+			return n; /* an interim answer: the final one follows */
+		rc = deliver_head(run);
+		if (rc != ST_OK) {
+			run->fail = rc;
+			return 0;
+		}
+		return n;
+	}
+	if (run->nheaders == HEADERS_MAX || run->head_len + n + 2 > HEAD_MAX) {
+		run->fail = ST_ERR_TOO_LARGE;
+		return 0;
+	}
+	if (run->head == NULL)
+		run->head = st_malloc(HEAD_MAX);
+	if (st_httpc_parse_header(ptr, n, run->head + run->head_len, HEAD_MAX - run->head_len,
+				  &h)) {
+		run->head_len += strlen(h.name) + strlen(h.value) + 2;
+		run->nheaders++;
+	}
+	return n; /* a malformed line is dropped, as browsers do */
+}
+
+static size_t
+stream_write(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	struct stream_run *run = userdata;
+	size_t n = size * nmemb;
+	enum st_err rc;
+
+	if (!run->head_done) {
+		run->fail = ST_ERR_IO;
+		return 0;
+	}
+	rc = run->s->on_body(run->s->ctx, ptr, n);
+	run->last_ms = st_now_mono_ms();
+	if (rc != ST_OK) {
+		run->fail = rc;
+		return 0;
+	}
+	return n;
+}
+
+static enum st_err
+map_stream_curl(CURLcode cc)
+{
+	switch (cc) {
+	case CURLE_OK:
+		return ST_OK;
+	case CURLE_OPERATION_TIMEDOUT:
+		return ST_ERR_TIMEOUT;
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_COULDNT_RESOLVE_HOST:
+		return ST_ERR_UNAVAILABLE;
+	default:
+		return ST_ERR_IO;
+	}
+}
+
+/* Sets the options of one streamed transfer; returns the header list to free after it. */
+static struct curl_slist *
+stream_setup(struct st_httpc *c, CURL *curl, const struct st_httpc_stream *s,
+	     struct stream_run *run)
+{
+	struct curl_slist *list = NULL;
+	const char *id = s->request_id ? s->request_id : st_log_request_id();
+	char rid[128];
+
+	for (size_t i = 0; s->headers != NULL && s->headers[i] != NULL; i++)
+		list = curl_slist_append(list, s->headers[i]);
+	if (id != NULL && id[0] != '\0') {
+		snprintf(rid, sizeof(rid), "X-Request-Id: %s", id);
+		list = curl_slist_append(list, rid);
+	}
+	/* Large and chunked bodies go with Expect: 100-continue (curl adds it past 1 MiB), so
+	 * that a peer refusing the request first never gets, and never resets, a body it will
+	 * not read; libcommon's server invites the body at once. Small ones go straight. */
+	if (s->read == NULL || (s->body_len >= 0 && s->body_len <= EXPECT_MIN))
+		list = curl_slist_append(list, "Expect:");
+	curl_easy_setopt(curl, CURLOPT_URL, s->url);
+	curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, s->method);
+	if (strcmp(s->method, "HEAD") == 0)
+		curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+	if (s->read != NULL && s->body_len == 0) {
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, "");
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
+	} else if (s->read != NULL) {
+		curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(curl, CURLOPT_READFUNCTION, stream_read);
+		curl_easy_setopt(curl, CURLOPT_READDATA, run);
+		if (s->body_len > 0)
+			curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)s->body_len);
+		else
+			list = curl_slist_append(list, "Transfer-Encoding: chunked");
+	}
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(curl, CURLOPT_TCP_NODELAY, 1L);
+	curl_easy_setopt(curl, CURLOPT_MAXAGE_CONN, 4L); /* as attempt() above */
+	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long)c->conf.connect_timeout_ms);
+	curl_easy_setopt(curl, CURLOPT_HTTP_CONTENT_DECODING, 0L); /* bytes pass as they are */
+	curl_easy_setopt(curl, CURLOPT_HTTP_TRANSFER_DECODING, 1L);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, stream_write);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, run);
+	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, stream_header);
+	curl_easy_setopt(curl, CURLOPT_HEADERDATA, run);
+	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	return list;
+}
+
+/*
+ * The transfer runs on this thread's multi handle rather than curl_easy_perform so that the
+ * idle timeout is checked between polls of our own length: curl's own timeouts bound the
+ * whole transfer, which would cut long streamed answers.
+ */
+enum st_err
+st_httpc_stream(struct st_httpc *c, const struct st_httpc_stream *s)
+{
+	struct handle *h = thread_handle_get(c);
+	struct stream_run run = { .s = s, .fail = ST_OK };
+	struct curl_slist *list = NULL;
+	int idle_ms = s->idle_timeout_ms > 0 ? s->idle_timeout_ms : c->conf.timeout_ms;
+	CURLcode cc = CURLE_OK;
+	bool added = false, timed_out = false;
+	enum st_err rc = ST_OK;
+
+	if (h == NULL)
+		return ST_ERR_INTERNAL;
+	if (h->multi == NULL)
+		h->multi = curl_multi_init();
+	if (h->multi == NULL)
+		return ST_ERR_INTERNAL;
+	list = stream_setup(c, h->curl, s, &run);
+	run.last_ms = st_now_mono_ms();
+	if (curl_multi_add_handle(h->multi, h->curl) != CURLM_OK) {
+		rc = ST_ERR_INTERNAL;
+		goto out;
+	}
+	added = true;
+	for (;;) {
+		int running = 0, left = 0;
+		int64_t idle;
+		CURLMsg *msg;
+
+		if (curl_multi_perform(h->multi, &running) != CURLM_OK) {
+			rc = ST_ERR_INTERNAL;
+			goto out;
+		}
+		if (running == 0) {
+			msg = curl_multi_info_read(h->multi, &left);
+			cc = (msg != NULL && msg->msg == CURLMSG_DONE) ? msg->data.result
+								       : CURLE_RECV_ERROR;
+			break;
+		}
+		idle = st_now_mono_ms() - run.last_ms;
+		if (idle >= idle_ms) {
+			timed_out = true;
+			break;
+		}
+		if (curl_multi_poll(h->multi, NULL, 0,
+				    (int)(idle_ms - idle > 1000 ? 1000 : idle_ms - idle),
+				    NULL) != CURLM_OK) {
+			rc = ST_ERR_INTERNAL;
+			goto out;
+		}
+	}
+	if (run.fail != ST_OK)
+		rc = run.fail;
+	else if (timed_out)
+		rc = ST_ERR_TIMEOUT;
+	else
+		rc = map_stream_curl(cc);
+	if (rc == ST_OK && !run.head_done)
+		rc = ST_ERR_IO; /* an answer without an end of its head */
+	if (rc != ST_OK && rc != run.fail)
+		st_log(ST_LOG_DEBUG, "httpc", "stream %s %s failed: %s", s->method, s->url,
+		       timed_out ? "idle timeout" : curl_easy_strerror(cc));
+out:
+	if (added)
+		curl_multi_remove_handle(h->multi, h->curl); /* a cut transfer closes its
+								connection */
+	curl_slist_free_all(list);
+	st_free(run.head);
+	return rc;
 }

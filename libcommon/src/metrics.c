@@ -429,3 +429,17 @@ st_metrics_escape_label(const char *value, char *buf, size_t cap)
 	buf[n] = '\0';
 	return true;
 }
+
+void
+st_metrics_each_counter(struct st_metrics *m, const char *name, st_metrics_counter_visitor *fn,
+			void *ctx)
+{
+	pthread_mutex_lock(&m->lock);
+	for (const struct family *f = m->first; f != NULL; f = f->next) {
+		if (f->kind != KIND_COUNTER || strcmp(f->name, name) != 0)
+			continue;
+		for (const struct series *s = f->first; s != NULL; s = s->next)
+			fn(s->labels, st_metric_value(&s->u.metric), ctx);
+	}
+	pthread_mutex_unlock(&m->lock);
+}

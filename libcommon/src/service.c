@@ -32,7 +32,7 @@ st_version(void)
 /* Settings every service shares; a service's own table follows them. */
 static const struct st_config_item shared_config[] = {
 	ST_CONFIG_STR("HTTP_BIND", "127.0.0.1"),
-	ST_CONFIG_INT("HTTP_THREADS", 64, 4, 1024),
+	ST_CONFIG_INT("HTTP_THREADS", 192, 4, 4096),
 	ST_CONFIG_INT("HTTP_BODY_MAX", 1048576, 1024, 1073741824),
 	ST_CONFIG_INT("HTTP_KEEP_ALIVE_MS", 5000, 0, 600000),
 	ST_CONFIG_INT("HTTP_REQUEST_TIMEOUT_MS", 30000, 100, 3600000),

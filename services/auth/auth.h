@@ -41,14 +41,14 @@ enum st_err auth_user_load(struct st_app *app, const char *id, struct auth_user 
 struct auth_keys;
 
 struct auth {
-	const char *issuer;       /* AUTH_ISSUER, the `iss` of every token */
-	const char *audience;     /* AUTH_AUDIENCE, the `aud` */
-	int access_ttl_s;         /* AUTH_ACCESS_TTL_S, 900 */
-	int refresh_ttl_s;        /* AUTH_REFRESH_TTL_S */
-	bool allow_register;      /* AUTH_ALLOW_REGISTER */
-	int lockout_max;          /* AUTH_LOCKOUT_MAX failures ... */
-	int lockout_window_s;     /* ... within AUTH_LOCKOUT_WINDOW_S */
-	int lockout_addr_max;     /* AUTH_LOCKOUT_ADDR_MAX failures from one address, any account */
+	const char *issuer;   /* AUTH_ISSUER, the `iss` of every token */
+	const char *audience; /* AUTH_AUDIENCE, the `aud` */
+	int access_ttl_s;     /* AUTH_ACCESS_TTL_S, 900 */
+	int refresh_ttl_s;    /* AUTH_REFRESH_TTL_S */
+	bool allow_register;  /* AUTH_ALLOW_REGISTER */
+	int lockout_max;      /* AUTH_LOCKOUT_MAX failures ... */
+	int lockout_window_s; /* ... within AUTH_LOCKOUT_WINDOW_S */
+	int lockout_addr_max; /* AUTH_LOCKOUT_ADDR_MAX failures from one address, any account */
 	struct auth_keys *keys;
 };
 
@@ -110,8 +110,7 @@ enum st_err auth_refresh_create(struct st_app *app, struct st_db_conn *conn, con
  * Issues a new login for user: an access token and a new refresh-token family. Fills out with
  * {access_token, token_type "Bearer", expires_in, refresh_token}. Used by login.
  */
-enum st_err auth_tokens_issue_login(struct st_app *app, const struct auth_user *user,
-				    cJSON *out);
+enum st_err auth_tokens_issue_login(struct st_app *app, const struct auth_user *user, cJSON *out);
 
 /* ---- identity half, used by the tokens half ---- */
 

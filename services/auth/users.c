@@ -557,6 +557,10 @@ users_me_patch(struct st_req *req, void *ctx)
 
 	if (id == NULL)
 		return status;
+	/* Only the person, logged in, changes the account: an API key (even a read-only one,
+	 * which the gateway lets through to /me) may read it, never change it. */
+	if (strcmp(st_http_principal(req)->kind, "user") != 0)
+		return st_http_reply_problem(req, 403, "an API key cannot change the account");
 	status = body_object(req, &body);
 	if (status != 0)
 		goto out;
@@ -573,11 +577,6 @@ users_me_patch(struct st_req *req, void *ctx)
 		goto out;
 	}
 	if (c.password != NULL) {
-		if (strcmp(st_http_principal(req)->kind, "user") != 0) {
-			status = st_http_reply_problem(req, 403,
-						       "an API key cannot change the password");
-			goto out;
-		}
 		status = check_current_password(app, req, id, c.current);
 		if (status != 0)
 			goto out;

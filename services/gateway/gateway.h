@@ -31,11 +31,16 @@ struct gateway {
 							  scheduler, storage: in that order */
 	struct gw_authn *authn;
 	struct gw_ratelimit *ratelimit;
-	char *openapi;      /* the OpenAPI document, loaded at start */
+	char *openapi; /* the OpenAPI document, loaded at start */
 	size_t openapi_len;
 	int health_timeout_ms;
 	int health_cache_ms;
-	pthread_mutex_t health_lock; /* guards the cached answer below */
+	bool rate_fail_closed; /* GATEWAY_RATE_FAIL_CLOSED, for what health says */
+	int proxy_timeout_ms;  /* GATEWAY_PROXY_TIMEOUT_MS: the longest silence of an upstream */
+	char **cors_origins;   /* GATEWAY_CORS_ORIGINS split, NULL-terminated; NULL: CORS off */
+	bool cors_any;         /* GATEWAY_CORS_ORIGINS is "*" */
+	struct gw_route_metrics *route_metrics; /* per route prefix (proxy.c), one a route */
+	pthread_mutex_t health_lock;            /* guards the cached answer below */
 	char *health_body;
 	int health_status;
 	int64_t health_at_ms;
@@ -63,8 +68,8 @@ enum gw_access {
 };
 
 struct gw_route {
-	const char *prefix;   /* "/api/v1/projects": the path equals it or continues with '/' */
-	int upstream;         /* index into struct gateway's upstreams */
+	const char *prefix; /* "/api/v1/projects": the path equals it or continues with '/' */
+	int upstream;       /* index into struct gateway's upstreams */
 	enum gw_access access;
 	unsigned read_scope;  /* scopes for GET and HEAD */
 	unsigned write_scope; /* scopes for every other method */
@@ -73,6 +78,13 @@ struct gw_route {
 
 /* The route owning path, or NULL (the gateway then answers 404). */
 const struct gw_route *gw_route_find(const char *path);
+/* The table itself, for per-route state: its size, entry i (NULL past the end), and the
+ * index of an entry gw_route_find returned. */
+size_t gw_route_count(void);
+const struct gw_route *gw_route_at(size_t i);
+size_t gw_route_index(const struct gw_route *r);
+/* The rate-limit class of a path: GW_CLASS_HEALTH for /api/v1/health and below. */
+enum gw_class gw_class_of(const char *path);
 
 /* ---- authentication (authn.c, jwks.c) ---- */
 
@@ -88,6 +100,14 @@ void gw_authn_destroy(struct gw_authn *a);
  * returns 401. May answer 503 when auth cannot be asked about an API key.
  */
 int gw_authenticate(struct st_req *req, struct st_app *app, struct st_principal *out);
+
+/*
+ * Applies route's access level and scopes (read_scope for GET and HEAD, write_scope for other
+ * methods) to p. Returns 0 to go on, or answers 401 problem+json (no credentials on a route that
+ * needs them) or 403 (naming the missing scopes, or a route for users' tokens only) and returns
+ * that status.
+ */
+int gw_authorize(struct st_req *req, const struct gw_route *route, const struct st_principal *p);
 
 /* ---- rate limiting (ratelimit.c) ---- */
 
@@ -117,12 +137,36 @@ bool gw_ratelimit_degraded(const struct gw_ratelimit *r);
 int gw_proxy(struct st_req *req, struct st_app *app, const char *base_url,
 	     const struct st_principal *p);
 
+/*
+ * What every public request goes through, the gateway's own routes included: authenticate,
+ * authorize for route (its access, scopes and class; upstream unused), then count it against
+ * the rate limit of route->cls ("p:<sub>" for a principal, "ip:<client address>" for an
+ * anonymous caller). Returns 0 with *p filled to go on, or the status it answered with.
+ */
+int gw_guard(struct st_req *req, struct st_app *app, const struct gw_route *route,
+	     struct st_principal *p);
+
 /* The catch-all handler for /api/v1/...: route, authenticate, authorize, limit, proxy. */
 int gw_forward(struct st_req *req, void *ctx);
+
+/* Per-route upstream metrics (proxy.c): made at start for every route of the table, freed
+ * at the end. */
+struct gw_route_metrics *gw_route_metrics_create(struct st_app *app, const struct gateway *gw);
+void gw_route_metrics_destroy(struct gw_route_metrics *rm);
+
+/*
+ * Adds CORS headers for an allowed Origin to the next answer (Access-Control-Allow-Origin and
+ * Vary: Origin). Answers a preflight (OPTIONS with Access-Control-Request-Method) itself with
+ * 204 and returns 204; returns 0 otherwise. Does nothing while CORS is off.
+ */
+int gw_cors(struct st_req *req, const struct gateway *gw);
 
 /* GET /api/v1/performance/summary (perf.c). */
 int perf_summary(struct st_req *req, void *ctx);
 /* GET /api/v1/openapi.json (openapi.c). */
 int openapi_get(struct st_req *req, void *ctx);
+/* Loads the OpenAPI document from path into gw (a missing file: a warning, and the route
+ * answers 404). ST_ERR_INVALID when the file is there but is not JSON. */
+enum st_err openapi_load(struct gateway *gw, const char *path);
 
 #endif

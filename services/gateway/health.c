@@ -1,13 +1,19 @@
 /*
  * GET /api/v1/health: asks every internal service's /readyz at once (one thread each, bounded
  * by GATEWAY_HEALTH_TIMEOUT_MS), checks the gateway's own Redis and Kafka, and answers "ok"
- * (200) when everything is up, "degraded" (503) otherwise, naming each service and dependency.
- * The answer is cached for GATEWAY_HEALTH_CACHE_MS so that a burst of probes costs one round.
+ * (200) when everything is up, "degraded" (503) otherwise, naming each service and dependency
+ * and the rate limiter's state ("degraded (fail-open)" while Redis fails it). The answer is
+ * cached for GATEWAY_HEALTH_CACHE_MS so that a burst of probes costs one round.
+ *
+ * GET /api/v1/health/detailed (scope dashboard) adds, per service, its version and uptime read
+ * from its /metrics (strata_build_info, process_start_time_seconds), and the gateway's own. It
+ * is not cached: it is for people looking at a dashboard, behind a scope and a rate limit.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "gateway.h"
+#include "gw_int.h"
 #include "strata/httpc.h"
 #include "strata/json.h"
 #include "strata/kafka.h"
@@ -18,6 +24,7 @@ struct probe {
 	struct st_app *app;
 	const struct upstream *up;
 	int timeout_ms;
+	bool detailed; /* also read the service's /metrics */
 	pthread_t thread;
 	bool started;
 	/* results */
@@ -25,7 +32,61 @@ struct probe {
 	double latency_ms;
 	char detail[96];
 	cJSON *checks; /* the service's own checks, owned */
+	char version[64];
+	double started_s; /* process start, Unix seconds; 0 when unknown */
 };
+
+ST_STATIC bool
+gw_metrics_pick(const char *text, const char *metric, const char *label, char *out, size_t cap)
+{
+	size_t mlen = strlen(metric);
+
+	for (const char *line = text; line != NULL && *line != '\0';) {
+		const char *next = strchr(line, '\n');
+		size_t len = next ? (size_t)(next - line) : strlen(line);
+
+		if (len > mlen && strncmp(line, metric, mlen) == 0 &&
+		    (line[mlen] == '{' || line[mlen] == ' ')) {
+			char buf[512];
+			const char *close, *value;
+
+			if (len >= sizeof(buf))
+				return false;
+			memcpy(buf, line, len);
+			buf[len] = '\0';
+			close = strrchr(buf, '}');
+			if (label != NULL) {
+				if (buf[mlen] != '{' || close == NULL)
+					return false;
+				buf[close - buf] = '\0';
+				return gw_label_value(buf + mlen + 1, label, out, cap);
+			}
+			value = strrchr(buf, ' ');
+			return value != NULL && value[1] != '\0' && st_strlcpy(out, value + 1, cap);
+		}
+		line = next ? next + 1 : NULL;
+	}
+	return false;
+}
+
+/* Reads the version and the start time from the service's /metrics. */
+static void
+probe_metrics(struct probe *p)
+{
+	char url[512], start[64];
+	struct st_httpc_req req = { .method = "GET", .url = url, .timeout_ms = p->timeout_ms };
+	struct st_httpc_resp resp;
+
+	snprintf(url, sizeof(url), "%s/metrics", p->up->url);
+	if (st_httpc_do(p->app->httpc, &req, &resp) == ST_OK && resp.status == 200) {
+		gw_metrics_pick(resp.body, "strata_build_info", "version", p->version,
+				sizeof(p->version));
+		if (gw_metrics_pick(resp.body, "process_start_time_seconds", NULL, start,
+				    sizeof(start)))
+			p->started_s = strtod(start, NULL);
+	}
+	st_httpc_resp_cleanup(&resp);
+}
 
 static void *
 probe_main(void *arg)
@@ -54,6 +115,8 @@ probe_main(void *arg)
 		cJSON_Delete(doc);
 	}
 	st_httpc_resp_cleanup(&resp);
+	if (p->detailed && rc == ST_OK)
+		probe_metrics(p);
 	return NULL;
 }
 
@@ -69,9 +132,19 @@ merge_dependency(cJSON *deps, const char *name, const char *state)
 		cJSON_ReplaceItemInObjectCaseSensitive(deps, name, cJSON_CreateString("down"));
 }
 
-/* Builds the health document; returns its HTTP status. */
+/* What the rate limiter is doing, for both health answers. */
+static const char *
+rate_limiter_state(const struct gateway *gw)
+{
+	if (gw->ratelimit == NULL || !gw_ratelimit_degraded(gw->ratelimit))
+		return "ok";
+	return gw->rate_fail_closed ? "degraded (fail-closed)" : "degraded (fail-open)";
+}
+
+/* Builds the health document (with versions and uptimes when detailed); returns its HTTP
+ * status. */
 static int
-build_health(struct st_app *app, struct gateway *gw, char **body)
+build_health(struct st_app *app, struct gateway *gw, bool detailed, char **body)
 {
 	struct probe probes[GATEWAY_UPSTREAMS];
 	cJSON *doc = cJSON_CreateObject(), *services, *deps;
@@ -83,6 +156,7 @@ build_health(struct st_app *app, struct gateway *gw, char **body)
 		probes[i].app = app;
 		probes[i].up = &gw->upstreams[i];
 		probes[i].timeout_ms = gw->health_timeout_ms;
+		probes[i].detailed = detailed;
 		probes[i].started =
 			pthread_create(&probes[i].thread, NULL, probe_main, &probes[i]) == 0;
 		if (!probes[i].started)
@@ -112,6 +186,14 @@ build_health(struct st_app *app, struct gateway *gw, char **body)
 		}
 		if (p->checks != NULL)
 			cJSON_AddItemToObject(one, "checks", p->checks);
+		if (detailed) {
+			double up = (double)st_now_wall_ms() / 1000.0 - p->started_s;
+
+			cJSON_AddStringToObject(one, "version",
+						p->version[0] ? p->version : "unknown");
+			if (p->started_s > 0)
+				cJSON_AddNumberToObject(one, "uptime_s", (double)(long long)up);
+		}
 		cJSON_AddItemToObject(services, p->up->name, one);
 		all_ok = all_ok && p->ready;
 	}
@@ -129,6 +211,13 @@ build_health(struct st_app *app, struct gateway *gw, char **body)
 	cJSON_AddStringToObject(doc, "time", now);
 	cJSON_AddNumberToObject(doc, "uptime_s",
 				(double)((st_now_wall_ms() - app->started_ms) / 1000));
+	cJSON_AddStringToObject(doc, "rate_limiter", rate_limiter_state(gw));
+	if (detailed) {
+		char since[32];
+
+		st_time_format_rfc3339(app->started_ms, since, sizeof(since));
+		cJSON_AddStringToObject(doc, "started", since);
+	}
 	cJSON_AddItemToObject(doc, "services", services);
 	cJSON_AddItemToObject(doc, "dependencies", deps);
 	*body = st_json_print(doc, NULL);
@@ -149,12 +238,27 @@ health_get(struct st_req *req, void *ctx)
 	pthread_mutex_lock(&gw->health_lock);
 	if (gw->health_body == NULL || now - gw->health_at_ms >= gw->health_cache_ms) {
 		st_free(gw->health_body);
-		gw->health_status = build_health(app, gw, &gw->health_body);
+		gw->health_status = build_health(app, gw, false, &gw->health_body);
 		gw->health_at_ms = st_now_mono_ms();
 	}
 	body = st_strdup(gw->health_body);
 	status = gw->health_status;
 	pthread_mutex_unlock(&gw->health_lock);
+	if (status != 200)
+		st_http_add_header(req, "Retry-After", "5");
+	st_http_add_header(req, "Cache-Control", "no-store");
+	status = st_http_reply(req, status, "application/json", body, strlen(body));
+	st_free(body);
+	return status;
+}
+
+int
+health_detailed(struct st_req *req, void *ctx)
+{
+	struct st_app *app = ctx;
+	char *body = NULL;
+	int status = build_health(app, app->state, true, &body);
+
 	if (status != 200)
 		st_http_add_header(req, "Retry-After", "5");
 	st_http_add_header(req, "Cache-Control", "no-store");

@@ -4,6 +4,7 @@
 #   tests/bench/run.sh            every benchmark below
 #   tests/bench/run.sh idle       binary sizes and resident memory at idle
 #   tests/bench/run.sh http       wrk on a service's /healthz, directly and through nginx
+#   tests/bench/run.sh auth       the authenticated front door against the proxy ceiling
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -49,6 +50,7 @@ http() {
 case $what in
 idle) idle ;;
 http) http ;;
-all) idle; http ;;
-*) echo "usage: $0 [idle|http|all]"; exit 2 ;;
+auth) "$here/auth_me.sh" ;;
+all) idle; http; "$here/auth_me.sh" ;;
+*) echo "usage: $0 [idle|http|auth|all]"; exit 2 ;;
 esac

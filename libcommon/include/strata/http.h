@@ -132,6 +132,19 @@ int st_http_stream_begin(struct st_req *req, int status, const char *content_typ
 enum st_err st_http_stream_write(struct st_req *req, const void *data, size_t len);
 void st_http_stream_end(struct st_req *req);
 
+/*
+ * Begins an answer whose head the caller composes, for proxies. content_length >= 0 sends
+ * Content-Length and st_http_stream_write then sends bytes as they are (exactly that many must
+ * follow); -1 sends the body chunked. extra: more header lines ("Name: value\r\n" each, the
+ * caller has checked them) after those of st_http_add_header, or NULL. For a HEAD request and
+ * for 1xx, 204 and 304 answers no body goes out: writes are dropped. Returns status.
+ */
+int st_http_stream_begin_head(struct st_req *req, int status, const char *content_type,
+			      int64_t content_length, const char *extra);
+/* Ends a streamed answer that failed midway: no final chunk, and the connection is closed
+ * after the handler returns, so that the client sees a cut answer rather than a whole one. */
+void st_http_stream_abort(struct st_req *req);
+
 /* ---- pure parts, exposed for tests and for the gateway ---- */
 
 #define ST_HTTP_MAX_PARAMS 8

@@ -61,4 +61,60 @@ bool st_httpc_idempotent(const char *method);
  * at most 10 s. jitter01 in [0, 1) is supplied by the caller so this stays testable. */
 int st_httpc_backoff_ms(int base_ms, int attempt, double jitter01);
 
+/* ---- streaming, for proxies: neither body is held in memory ---- */
+
+/* One response header as the peer sent it, name and value trimmed. */
+struct st_httpc_header {
+	const char *name;
+	const char *value;
+};
+
+struct st_httpc_stream {
+	const char *method;
+	const char *url;
+	const char *const *headers; /* NULL-terminated "Name: value" lines, or NULL */
+	const char *request_id;     /* NULL: this thread's log request id */
+	/*
+	 * The request body: none when read is NULL. Otherwise body_len bytes sent with
+	 * Content-Length, or chunked when body_len < 0. read gives up to cap bytes into buf and
+	 * sets *got (0 at the end of the body); an error aborts the transfer.
+	 */
+	int64_t body_len;
+	enum st_err (*read)(void *ctx, void *buf, size_t cap, size_t *got);
+	/*
+	 * Called once, when the final status line and headers have arrived and before any of the
+	 * body; the headers are borrowed for the call. An error aborts the transfer.
+	 */
+	enum st_err (*on_head)(void *ctx, long status, const struct st_httpc_header *headers,
+			       size_t n);
+	/* Called with each piece of the body as it arrives. An error aborts the transfer. */
+	enum st_err (*on_body)(void *ctx, const void *data, size_t len);
+	void *ctx;
+	/* The longest wait for the answer to begin, and then between two pieces of it (a silent
+	 * peer, not a long answer, is what times out). 0: the client's timeout_ms. */
+	int idle_timeout_ms;
+};
+
+/*
+ * Performs one request on this thread's keep-alive handle, streaming both bodies through the
+ * callbacks; never retried. ST_OK when the whole answer arrived (whatever its status);
+ * ST_ERR_TIMEOUT when nothing moved for idle_timeout_ms; ST_ERR_UNAVAILABLE when the peer
+ * could not be reached; the error a callback returned when it aborted the transfer; ST_ERR_IO
+ * when the peer broke off or answered something that is not HTTP. Whether on_head was called
+ * before a failure is for the caller to note (its answer may have begun).
+ */
+enum st_err st_httpc_stream(struct st_httpc *c, const struct st_httpc_stream *s);
+
+/* ---- pure parts, exposed for tests ---- */
+
+/* Parses a status line ("HTTP/1.1 200 OK\r\n", len bytes): true with *status (100..999). */
+bool st_httpc_parse_status(const char *line, size_t len, long *status);
+/*
+ * Splits a header line ("Name: value\r\n", len bytes) into name and value, trimmed, written
+ * into buf (NUL-terminated each) and pointed to by out. False for a line without a colon, an
+ * empty or invalid name, or when buf (cap bytes) is too small.
+ */
+bool st_httpc_parse_header(const char *line, size_t len, char *buf, size_t cap,
+			   struct st_httpc_header *out);
+
 #endif

@@ -56,6 +56,11 @@ typedef void st_metrics_histogram_visitor(const char *labels, const struct st_hi
 void st_metrics_each_histogram(struct st_metrics *m, const char *name,
 			       st_metrics_histogram_visitor *fn, void *ctx);
 
+/* Visits every series of a counter family with its value, for summaries (labels borrowed). */
+typedef void st_metrics_counter_visitor(const char *labels, double value, void *ctx);
+void st_metrics_each_counter(struct st_metrics *m, const char *name, st_metrics_counter_visitor *fn,
+			     void *ctx);
+
 /* Escapes a label value (backslash, quote, newline) into buf; returns false if it was cut. */
 bool st_metrics_escape_label(const char *value, char *buf, size_t cap);
 

@@ -4,6 +4,7 @@
  * request is made.
  */
 #include <check.h>
+#include <string.h>
 
 #include "strata/httpc.h"
 
@@ -120,6 +121,85 @@ START_TEST(backoff_grows_with_attempts)
 }
 END_TEST
 
+/* Status lines as curl hands them to the streaming header callback. */
+static const struct {
+	const char *line;
+	long want; /* 0: refused */
+} status_lines[] = {
+	{ "HTTP/1.1 200 OK\r\n", 200 },
+	{ "HTTP/1.0 404 Not Found\r\n", 404 },
+	{ "HTTP/1.1 100 Continue\r\n", 100 },
+	{ "HTTP/2 503 \r\n", 503 },
+	{ "HTTP/1.1 204\r\n", 204 },
+	{ "HTTP/1.1 999 Custom\r\n", 999 },
+	{ "HTTP/1.1 2000 OK\r\n", 0 },
+	{ "HTTP/1.1 20 OK\r\n", 0 },
+	{ "HTTP/1.1 099 OK\r\n", 0 },
+	{ "HTTP/1.1 2x0 OK\r\n", 0 },
+	{ "HTTP/1.1\r\n", 0 },
+	{ "Content-Type: text/plain\r\n", 0 },
+	{ "HTTPS/1.1 200 OK\r\n", 0 },
+	{ "\r\n", 0 },
+	{ "", 0 },
+};
+
+START_TEST(status_line_table)
+{
+	long got = 0;
+	bool ok = st_httpc_parse_status(status_lines[_i].line, strlen(status_lines[_i].line), &got);
+
+	ck_assert_msg(ok == (status_lines[_i].want != 0), "'%s'", status_lines[_i].line);
+	if (ok)
+		ck_assert_int_eq(got, status_lines[_i].want);
+}
+END_TEST
+
+static const struct {
+	const char *line, *name, *value; /* name NULL: refused */
+} header_lines[] = {
+	{ "Content-Type: application/json\r\n", "Content-Type", "application/json" },
+	{ "X-Empty:\r\n", "X-Empty", "" },
+	{ "X-Spaces:   a b  \t\r\n", "X-Spaces", "a b" },
+	{ "x:y\n", "x", "y" },
+	{ "Set-Cookie: a=b; Path=/; HttpOnly\r\n", "Set-Cookie", "a=b; Path=/; HttpOnly" },
+	{ "Location: http://h/p?q=1:2\r\n", "Location", "http://h/p?q=1:2" },
+	{ "No colon here\r\n", NULL, NULL },
+	{ ": no name\r\n", NULL, NULL },
+	{ "Bad Name: v\r\n", NULL, NULL },
+	{ "Bad\"Name: v\r\n", NULL, NULL },
+	{ " Folded: v\r\n", NULL, NULL },
+	{ "Split: a\rb\r\n", NULL, NULL },
+};
+
+START_TEST(header_line_table)
+{
+	char buf[128];
+	struct st_httpc_header h;
+	bool ok = st_httpc_parse_header(header_lines[_i].line, strlen(header_lines[_i].line), buf,
+					sizeof(buf), &h);
+
+	ck_assert_msg(ok == (header_lines[_i].name != NULL), "'%s'", header_lines[_i].line);
+	if (!ok)
+		return;
+	ck_assert_str_eq(h.name, header_lines[_i].name);
+	ck_assert_str_eq(h.value, header_lines[_i].value);
+}
+END_TEST
+
+START_TEST(header_line_room)
+{
+	static const char line[] = "Name: value\r\n";
+	char buf[16];
+	struct st_httpc_header h;
+
+	/* "Name\0value\0" takes 11 bytes */
+	ck_assert(st_httpc_parse_header(line, strlen(line), buf, 11, &h));
+	ck_assert_str_eq(h.value, "value");
+	ck_assert(!st_httpc_parse_header(line, strlen(line), buf, 10, &h));
+	ck_assert(!st_httpc_parse_header(line, strlen(line), buf, 0, &h));
+}
+END_TEST
+
 Suite *
 httpc_suite(void)
 {
@@ -130,6 +210,9 @@ httpc_suite(void)
 	tcase_add_loop_test(pure, backoff_table, 0, (int)ST_ARRAY_LEN(schedule));
 	tcase_add_test(pure, backoff_bounds);
 	tcase_add_test(pure, backoff_grows_with_attempts);
+	tcase_add_loop_test(pure, status_line_table, 0, (int)ST_ARRAY_LEN(status_lines));
+	tcase_add_loop_test(pure, header_line_table, 0, (int)ST_ARRAY_LEN(header_lines));
+	tcase_add_test(pure, header_line_room);
 	suite_add_tcase(s, pure);
 	return s;
 }

@@ -1,0 +1,113 @@
+/*
+ * What authn.c and jwks.c share, and the pure functions that the unit tests of authn.c,
+ * jwks.c and ratelimit.c reach: the JWKS cache, JWT verification with the algorithm pinned to
+ * RS256 by the key set, the claim checks, the access decision and the GCRA arithmetic.
+ */
+#ifndef STRATA_GATEWAY_AUTHN_INT_H
+#define STRATA_GATEWAY_AUTHN_INT_H
+
+#include <cjson/cJSON.h>
+
+#include "gateway.h"
+
+struct st_httpc;
+
+/* Why a token was refused. gw_jwt_reason names each for a 401 problem's detail. */
+enum gw_jwt_result {
+	GW_JWT_OK,
+	GW_JWT_MALFORMED,   /* not three base64url parts of JSON */
+	GW_JWT_ALG,         /* header alg is not RS256 */
+	GW_JWT_UNKNOWN_KID, /* no kid, or one the JWKS does not hold (after one refresh) */
+	GW_JWT_SIGNATURE,   /* the signature does not verify with that key */
+	GW_JWT_EXPIRED,     /* exp passed (beyond the leeway) */
+	GW_JWT_NOT_YET,     /* iat or nbf in the future (beyond the leeway) */
+	GW_JWT_ISSUER,      /* iss is not ours */
+	GW_JWT_AUDIENCE,    /* aud does not name us */
+	GW_JWT_CLAIMS,      /* exp, iat, sub or jti missing or malformed; an unknown scope */
+};
+
+/* A short constant phrase for a 401 detail ("token expired"); never NULL, never secret. */
+const char *gw_jwt_reason(enum gw_jwt_result r);
+
+/* What a token must say about itself. Strings borrowed. */
+struct gw_jwt_conf {
+	const char *issuer;   /* GATEWAY_JWT_ISSUER */
+	const char *audience; /* GATEWAY_JWT_AUDIENCE */
+	int leeway_s;         /* GATEWAY_JWT_LEEWAY_S, at most 60 */
+};
+
+/* The claims of a verified token that the gateway uses. */
+struct gw_jwt_claims {
+	char sub[128];   /* a valid principal subject */
+	char jti[64];    /* a valid principal field: it names the Redis denylist key */
+	unsigned scopes; /* enum st_scope bits from the space-separated `scope` */
+	int64_t exp;     /* Unix seconds */
+};
+
+/* Where the key set comes from. Strings borrowed: they must outlive the cache. */
+struct gw_jwks_conf {
+	struct st_httpc *httpc;      /* NULL: never fetch; keys only through gw_jwks_load */
+	const char *auth_url;        /* GATEWAY_AUTH_URL */
+	const char *internal_secret; /* signs the gateway's service principal */
+	int timeout_ms;              /* per fetch */
+	int refresh_s;               /* GATEWAY_JWKS_REFRESH_S: periodic refetch */
+	int unknown_kid_min_s;       /* at most one refetch for unknown kids this often */
+};
+
+struct gw_jwks;
+
+/* Creates the cache and, with an httpc, a thread that fetches the JWKS at once (auth may not
+ * be up yet: it retries every few seconds until it has keys) and then every refresh_s. */
+enum st_err gw_jwks_create(const struct gw_jwks_conf *conf, struct gw_jwks **out);
+/* Stops the thread (waiting for a fetch in progress) and frees. Accepts NULL. */
+void gw_jwks_destroy(struct gw_jwks *ks);
+
+/*
+ * Replaces the key set with the usable keys of a JWKS document: RSA keys of at least 2048
+ * bits with a kid, whose use (if given) is "sig" and alg (if given) "RS256"; others are
+ * skipped. ST_ERR_INVALID when the document is not a JWKS or holds no usable key (the key set
+ * is then left as it was).
+ */
+enum st_err gw_jwks_load(struct gw_jwks *ks, const char *json, size_t len);
+/* How many keys the cache holds. */
+size_t gw_jwks_count(struct gw_jwks *ks);
+
+/*
+ * Verifies a compact JWS: the header (decoded here, not by libjwt) must say alg RS256 and a
+ * kid of the key set (an unknown kid triggers one refetch, at most every unknown_kid_min_s);
+ * the signature is checked by libjwt with that key's PEM and the algorithm libjwt used is
+ * checked again; then the claims (gw_jwt_check_claims) at now_s. Fills out on GW_JWT_OK.
+ * May block on a JWKS fetch (bounded by timeout_ms).
+ */
+enum gw_jwt_result gw_jwt_verify(struct gw_jwks *ks, const struct gw_jwt_conf *conf,
+				 const char *token, int64_t now_s, struct gw_jwt_claims *out);
+
+/* The outcome of one GCRA step (ratelimit.c). */
+struct gw_gcra {
+	bool allowed;
+	int64_t tat_us;    /* to store when allowed (the clamped old one when refused) */
+	int64_t remaining; /* requests still allowed right now */
+	int64_t reset_us;  /* until the whole burst is available again */
+	int64_t retry_us;  /* until the next request is allowed; 0 when allowed */
+};
+
+#ifdef ST_TESTING
+/* The claim checks on a decoded payload: iss, aud (a string or an array holding ours), exp
+ * and iat (and nbf when present) within the leeway, sub and jti valid principal fields, scope
+ * known names. Fills out on GW_JWT_OK. */
+enum gw_jwt_result gw_jwt_check_claims(const cJSON *claims, const struct gw_jwt_conf *conf,
+				       int64_t now_s, struct gw_jwt_claims *out);
+
+/* The access decision of gw_authorize without the reply: 0, 401 (no credentials on a route
+ * that needs them) or 403 (*missing: the scopes lacking; 0 when the route wants a user's
+ * token and p is not a user). */
+int gw_access_decide(const struct gw_route *route, const char *method, const struct st_principal *p,
+		     unsigned *missing);
+
+/* One step of GCRA at now_us for a key whose stored theoretical arrival time is tat_us (0
+ * when none), one request every period_us with a burst of burst requests. The same formula
+ * as the Lua script in ratelimit.c. */
+struct gw_gcra gw_gcra_step(int64_t now_us, int64_t tat_us, int64_t period_us, int64_t burst);
+#endif
+
+#endif

@@ -1,0 +1,48 @@
+/*
+ * What proxy.c, perf.c and health.c share, and their pure parts that the unit tests reach
+ * (tests/unit/gateway/test_gw_routes.c): which headers stop at the gateway, how a path is
+ * written back into a URL, the client address, CORS origin matching, and reading one figure
+ * out of a /metrics page.
+ */
+#ifndef STRATA_GATEWAY_GW_INT_H
+#define STRATA_GATEWAY_GW_INT_H
+
+#include "gateway.h"
+
+/* Copies the value of label name out of a Prometheus label set (`a="x",b="y"`, escaped as
+ * st_metrics_escape_label does) into out, unescaped. False when absent, malformed or cut. */
+bool gw_label_value(const char *labels, const char *name, char *out, size_t cap);
+
+#ifdef ST_TESTING
+/* True for a hop-by-hop header (Connection, Keep-Alive, Transfer-Encoding, TE, Trailer,
+ * Upgrade, Proxy-*), or one named in the Connection header's value (may be NULL). */
+bool gw_hop_by_hop(const char *name, const char *connection);
+
+/* True for a request header the gateway never passes on: hop-by-hop ones, Host, the framing
+ * (Content-Length, Expect) that the gateway's own client sets, and the identity headers it
+ * sets itself (X-Strata-Principal, X-Request-Id, X-Real-IP). */
+bool gw_request_header_dropped(const char *name, const char *connection);
+
+/* True for a response header that stops at the gateway: hop-by-hop ones, and the framing,
+ * type and request id that the gateway's own answer carries. */
+bool gw_response_header_dropped(const char *name, const char *connection);
+
+/* Writes the decoded path back in URL form: bytes outside RFC 3986's pchar set and '/' are
+ * percent-encoded. False when it does not fit in cap. */
+bool gw_path_encode(const char *path, char *out, size_t cap);
+
+/* The client address: x_real_ip when it looks like an IPv4 or IPv6 address, else remote. */
+const char *gw_pick_client_addr(const char *x_real_ip, const char *remote);
+
+/* True when origin is in the NULL-terminated list (exact, case-sensitive match). */
+bool gw_origin_listed(char *const *origins, const char *origin);
+
+/*
+ * Finds the first sample of metric in a Prometheus text page. With label non-NULL copies that
+ * label's value into out; otherwise copies the sample's value. False when absent or cut.
+ */
+bool gw_metrics_pick(const char *text, const char *metric, const char *label, char *out,
+		     size_t cap);
+#endif
+
+#endif

@@ -1,0 +1,551 @@
+/*
+ * The JWKS cache and JWT verification. The gateway verifies every Bearer token locally against
+ * the keys auth publishes at /api/v1/auth/jwks: a thread fetches them at start (auth may come
+ * up later: it retries every few seconds until it has keys) and every GATEWAY_JWKS_REFRESH_S;
+ * a token naming an unknown kid triggers one refetch, at most once every unknown_kid_min_s, so
+ * that random kids cannot make the gateway hammer auth.
+ *
+ * The algorithm is fixed here, never taken from the token: the header is decoded by this file
+ * and must say RS256, and after libjwt has checked the signature with the key's PEM the
+ * algorithm libjwt used is checked again. libjwt 1.10 verifies with the header's algorithm, so
+ * an HS256 token keyed with the public PEM would pass otherwise (PERFORMANCE.md).
+ */
+#include <errno.h>
+#include <jwt.h>
+#include <math.h>
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/param_build.h>
+#include <openssl/pem.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "authn_int.h"
+#include "strata/encode.h"
+#include "strata/httpc.h"
+#include "strata/log.h"
+
+#define JWKS_KEYS_MAX   16
+#define JWKS_RETRY_S    5    /* refetch period while no key is loaded */
+#define TOKEN_MAX       8192 /* longer Authorization values are refused as malformed */
+#define KID_MAX         64
+#define RSA_BITS_MIN    2048
+#define RSA_N_BYTES_MAX 1024 /* 8192-bit moduli */
+
+struct jwks_key {
+	char kid[KID_MAX];
+	char *pem; /* owned: the SubjectPublicKeyInfo PEM, as libjwt wants it */
+	size_t pem_len;
+};
+
+struct gw_jwks {
+	struct gw_jwks_conf conf;
+	pthread_rwlock_t lock; /* guards keys and nkeys; read-held while libjwt uses a PEM */
+	struct jwks_key keys[JWKS_KEYS_MAX];
+	size_t nkeys;
+	pthread_mutex_t fetch_lock; /* one fetch at a time; guards last_kid_fetch_ms */
+	int64_t last_kid_fetch_ms;  /* monotonic; the last refetch for an unknown kid */
+	/* the refresher thread */
+	pthread_mutex_t stop_lock;
+	pthread_cond_t stop_cond; /* on CLOCK_MONOTONIC */
+	bool stopping;
+	bool started;
+	pthread_t thread;
+};
+
+const char *
+gw_jwt_reason(enum gw_jwt_result r)
+{
+	switch (r) {
+	case GW_JWT_OK:
+		return "ok";
+	case GW_JWT_MALFORMED:
+		return "malformed token";
+	case GW_JWT_ALG:
+		return "unsupported token algorithm";
+	case GW_JWT_UNKNOWN_KID:
+		return "unknown signing key";
+	case GW_JWT_SIGNATURE:
+		return "token signature invalid";
+	case GW_JWT_EXPIRED:
+		return "token expired";
+	case GW_JWT_NOT_YET:
+		return "token not yet valid";
+	case GW_JWT_ISSUER:
+		return "token issuer not accepted";
+	case GW_JWT_AUDIENCE:
+		return "token audience not accepted";
+	case GW_JWT_CLAIMS:
+		return "token claims invalid";
+	}
+	return "invalid token";
+}
+
+/* ---- key set ---- */
+
+static void
+keys_free(struct jwks_key *keys, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		st_free(keys[i].pem);
+}
+
+/* The PEM of the RSA public key (n, e), or NULL when OpenSSL refuses it or it is shorter than
+ * RSA_BITS_MIN. The caller owns the string. */
+static char *
+rsa_public_pem(const unsigned char *n, size_t nlen, const unsigned char *e, size_t elen,
+	       size_t *pem_len)
+{
+	BIGNUM *bn_n = BN_bin2bn(n, (int)nlen, NULL);
+	BIGNUM *bn_e = BN_bin2bn(e, (int)elen, NULL);
+	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+	OSSL_PARAM *params = NULL;
+	EVP_PKEY_CTX *ctx = NULL;
+	EVP_PKEY *pkey = NULL;
+	BIO *bio = NULL;
+	char *data = NULL, *pem = NULL;
+	long len;
+
+	if (bn_n == NULL || bn_e == NULL || bld == NULL ||
+	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn_n) ||
+	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, bn_e))
+		goto out;
+	params = OSSL_PARAM_BLD_to_param(bld);
+	ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+	if (params == NULL || ctx == NULL || EVP_PKEY_fromdata_init(ctx) <= 0 ||
+	    EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) <= 0)
+		goto out;
+	if (EVP_PKEY_get_bits(pkey) < RSA_BITS_MIN)
+		goto out;
+	bio = BIO_new(BIO_s_mem());
+	if (bio == NULL || PEM_write_bio_PUBKEY(bio, pkey) != 1)
+		goto out;
+	len = BIO_get_mem_data(bio, &data);
+	if (len <= 0 || data == NULL)
+		goto out;
+	pem = st_strndup(data, (size_t)len);
+	*pem_len = (size_t)len;
+out:
+	BIO_free(bio);
+	EVP_PKEY_free(pkey);
+	EVP_PKEY_CTX_free(ctx);
+	OSSL_PARAM_free(params);
+	OSSL_PARAM_BLD_free(bld);
+	BN_free(bn_n);
+	BN_free(bn_e);
+	return pem;
+}
+
+/* A string member, or NULL when absent or not a string. Borrowed. */
+static const char *
+member_str(const cJSON *obj, const char *name)
+{
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, name);
+
+	return cJSON_IsString(item) ? item->valuestring : NULL;
+}
+
+/* Turns one JWK into a key; false when it is not a usable RS256 signature key. */
+static bool
+key_from_jwk(const cJSON *jwk, struct jwks_key *out)
+{
+	const char *kty = member_str(jwk, "kty"), *use = member_str(jwk, "use");
+	const char *alg = member_str(jwk, "alg"), *kid = member_str(jwk, "kid");
+	const char *n64 = member_str(jwk, "n"), *e64 = member_str(jwk, "e");
+	unsigned char n[RSA_N_BYTES_MAX], e[16];
+	size_t nlen, elen;
+
+	if (kty == NULL || strcmp(kty, "RSA") != 0 || (use != NULL && strcmp(use, "sig") != 0) ||
+	    (alg != NULL && strcmp(alg, "RS256") != 0) || kid == NULL || kid[0] == '\0' ||
+	    n64 == NULL || e64 == NULL)
+		return false;
+	if (!st_strlcpy(out->kid, kid, sizeof(out->kid)))
+		return false;
+	if (!st_base64url_decode(n64, strlen(n64), n, sizeof(n), &nlen) ||
+	    !st_base64url_decode(e64, strlen(e64), e, sizeof(e), &elen) || nlen == 0 || elen == 0)
+		return false;
+	out->pem = rsa_public_pem(n, nlen, e, elen, &out->pem_len);
+	return out->pem != NULL;
+}
+
+enum st_err
+gw_jwks_load(struct gw_jwks *ks, const char *json, size_t len)
+{
+	cJSON *doc = cJSON_ParseWithLength(json, len);
+	const cJSON *list = cJSON_GetObjectItemCaseSensitive(doc, "keys");
+	const cJSON *jwk;
+	struct jwks_key fresh[JWKS_KEYS_MAX], old[JWKS_KEYS_MAX];
+	size_t nfresh = 0, nold, skipped = 0;
+	enum st_err rc = ST_ERR_INVALID;
+
+	memset(fresh, 0, sizeof(fresh));
+	if (!cJSON_IsArray(list))
+		goto out;
+	cJSON_ArrayForEach(jwk, list)
+	{
+		struct jwks_key key;
+
+		memset(&key, 0, sizeof(key));
+		if (nfresh < JWKS_KEYS_MAX && key_from_jwk(jwk, &key))
+			fresh[nfresh++] = key;
+		else
+			skipped++; /* key_from_jwk keeps no PEM when it fails */
+	}
+	if (skipped > 0)
+		st_log(ST_LOG_WARN, "jwks", "keys skipped=%zu (not RS256 signature keys)", skipped);
+	if (nfresh == 0)
+		goto out;
+	pthread_rwlock_wrlock(&ks->lock);
+	nold = ks->nkeys;
+	memcpy(old, ks->keys, sizeof(old));
+	memcpy(ks->keys, fresh, sizeof(fresh));
+	ks->nkeys = nfresh;
+	pthread_rwlock_unlock(&ks->lock);
+	keys_free(old, nold);
+	nfresh = 0; /* ownership moved to the key set */
+	rc = ST_OK;
+out:
+	keys_free(fresh, nfresh);
+	cJSON_Delete(doc);
+	return rc;
+}
+
+size_t
+gw_jwks_count(struct gw_jwks *ks)
+{
+	size_t n;
+
+	pthread_rwlock_rdlock(&ks->lock);
+	n = ks->nkeys;
+	pthread_rwlock_unlock(&ks->lock);
+	return n;
+}
+
+/* Fetches the JWKS from auth and loads it. The caller holds fetch_lock. */
+static enum st_err
+fetch(struct gw_jwks *ks)
+{
+	struct st_principal p;
+	char url[512], line[600], principal[512];
+	const char *headers[] = { line, NULL };
+	struct st_httpc_req req = {
+		.method = "GET", .url = url, .headers = headers, .timeout_ms = ks->conf.timeout_ms
+	};
+	struct st_httpc_resp resp;
+	enum st_err rc;
+
+	memset(&p, 0, sizeof(p));
+	st_strlcpy(p.sub, "gateway", sizeof(p.sub));
+	st_strlcpy(p.kind, "service", sizeof(p.kind));
+	p.issued_ms = st_now_wall_ms();
+	snprintf(url, sizeof(url), "%s/api/v1/auth/jwks", ks->conf.auth_url);
+	rc = st_principal_sign(&p, ks->conf.internal_secret, principal, sizeof(principal));
+	if (rc != ST_OK)
+		return rc;
+	snprintf(line, sizeof(line), "%s: %s", ST_PRINCIPAL_HEADER, principal);
+	rc = st_httpc_do(ks->conf.httpc, &req, &resp);
+	if (rc != ST_OK) {
+		st_log(ST_LOG_WARN, "jwks", "fetch failed url=%s err=%s", url, st_err_str(rc));
+	} else if (resp.status != 200) {
+		st_log(ST_LOG_WARN, "jwks", "fetch failed url=%s status=%ld", url, resp.status);
+		rc = ST_ERR_UNAVAILABLE;
+	} else {
+		rc = gw_jwks_load(ks, resp.body, resp.len);
+		if (rc != ST_OK)
+			st_log(ST_LOG_ERROR, "jwks", "fetched document holds no usable key url=%s",
+			       url);
+		else
+			st_log(ST_LOG_INFO, "jwks", "keys loaded count=%zu", gw_jwks_count(ks));
+	}
+	st_httpc_resp_cleanup(&resp);
+	return rc;
+}
+
+static void
+fetch_locked(struct gw_jwks *ks)
+{
+	pthread_mutex_lock(&ks->fetch_lock);
+	fetch(ks);
+	pthread_mutex_unlock(&ks->fetch_lock);
+}
+
+/* The refresher: at once, then every refresh_s (every JWKS_RETRY_S while no key is held). */
+static void *
+refresher_main(void *arg)
+{
+	struct gw_jwks *ks = arg;
+	struct timespec until;
+
+	pthread_mutex_lock(&ks->stop_lock);
+	while (!ks->stopping) {
+		int wait_s;
+
+		pthread_mutex_unlock(&ks->stop_lock);
+		fetch_locked(ks);
+		wait_s = gw_jwks_count(ks) == 0 ? JWKS_RETRY_S : ks->conf.refresh_s;
+		pthread_mutex_lock(&ks->stop_lock);
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_sec += wait_s;
+		while (!ks->stopping &&
+		       pthread_cond_timedwait(&ks->stop_cond, &ks->stop_lock, &until) != ETIMEDOUT)
+			;
+	}
+	pthread_mutex_unlock(&ks->stop_lock);
+	return NULL;
+}
+
+enum st_err
+gw_jwks_create(const struct gw_jwks_conf *conf, struct gw_jwks **out)
+{
+	struct gw_jwks *ks = st_calloc(1, sizeof(*ks));
+	pthread_condattr_t attr;
+
+	ks->conf = *conf;
+	pthread_rwlock_init(&ks->lock, NULL);
+	pthread_mutex_init(&ks->fetch_lock, NULL);
+	pthread_mutex_init(&ks->stop_lock, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&ks->stop_cond, &attr);
+	pthread_condattr_destroy(&attr);
+	ks->last_kid_fetch_ms = st_now_mono_ms() - (int64_t)conf->unknown_kid_min_s * 1000;
+	if (conf->httpc != NULL) {
+		if (pthread_create(&ks->thread, NULL, refresher_main, ks) != 0) {
+			st_log(ST_LOG_ERROR, "jwks", "cannot start the refresher thread");
+			gw_jwks_destroy(ks);
+			*out = NULL;
+			return ST_ERR_INTERNAL;
+		}
+		ks->started = true;
+	}
+	*out = ks;
+	return ST_OK;
+}
+
+void
+gw_jwks_destroy(struct gw_jwks *ks)
+{
+	if (ks == NULL)
+		return;
+	if (ks->started) {
+		pthread_mutex_lock(&ks->stop_lock);
+		ks->stopping = true;
+		pthread_cond_signal(&ks->stop_cond);
+		pthread_mutex_unlock(&ks->stop_lock);
+		pthread_join(ks->thread, NULL);
+	}
+	keys_free(ks->keys, ks->nkeys);
+	pthread_cond_destroy(&ks->stop_cond);
+	pthread_mutex_destroy(&ks->stop_lock);
+	pthread_mutex_destroy(&ks->fetch_lock);
+	pthread_rwlock_destroy(&ks->lock);
+	st_free(ks);
+}
+
+/* ---- verification ---- */
+
+/* Decodes one base64url part holding a JSON object; NULL when it is not one. The caller
+ * cJSON_Delete's it. */
+static cJSON *
+part_json(const char *text, size_t len)
+{
+	char buf[TOKEN_MAX];
+	size_t n;
+	cJSON *doc;
+
+	if (len == 0 || !st_base64url_decode(text, len, buf, sizeof(buf), &n))
+		return NULL;
+	doc = cJSON_ParseWithLength(buf, n);
+	if (!cJSON_IsObject(doc)) {
+		cJSON_Delete(doc);
+		return NULL;
+	}
+	return doc;
+}
+
+/* Checks the header: alg RS256 and a kid, copied to kid. */
+static enum gw_jwt_result
+check_header(const char *text, size_t len, char *kid, size_t cap)
+{
+	cJSON *head = part_json(text, len);
+	const char *alg, *k;
+	enum gw_jwt_result res = GW_JWT_OK;
+
+	if (head == NULL)
+		return GW_JWT_MALFORMED;
+	alg = member_str(head, "alg");
+	k = member_str(head, "kid");
+	if (alg == NULL || strcmp(alg, "RS256") != 0)
+		res = GW_JWT_ALG;
+	else if (k == NULL || k[0] == '\0' || !st_strlcpy(kid, k, cap))
+		res = GW_JWT_UNKNOWN_KID;
+	cJSON_Delete(head);
+	return res;
+}
+
+/* Verifies the signature with the key named kid. The key set's read lock is held while libjwt
+ * uses the PEM, so that a concurrent refresh cannot free it. */
+static enum gw_jwt_result
+verify_with(struct gw_jwks *ks, const char *kid, const char *token)
+{
+	enum gw_jwt_result res = GW_JWT_UNKNOWN_KID;
+	jwt_t *jwt = NULL;
+
+	pthread_rwlock_rdlock(&ks->lock);
+	for (size_t i = 0; i < ks->nkeys; i++) {
+		if (strcmp(ks->keys[i].kid, kid) != 0)
+			continue;
+		if (jwt_decode(&jwt, token, (const unsigned char *)ks->keys[i].pem,
+			       (int)ks->keys[i].pem_len) != 0)
+			res = GW_JWT_SIGNATURE;
+		else if (jwt_get_alg(jwt) != JWT_ALG_RS256) /* pinned: never the header's say */
+			res = GW_JWT_ALG;
+		else
+			res = GW_JWT_OK;
+		break;
+	}
+	pthread_rwlock_unlock(&ks->lock);
+	jwt_free(jwt);
+	return res;
+}
+
+static bool
+kid_known(struct gw_jwks *ks, const char *kid)
+{
+	bool known = false;
+
+	pthread_rwlock_rdlock(&ks->lock);
+	for (size_t i = 0; i < ks->nkeys && !known; i++)
+		known = strcmp(ks->keys[i].kid, kid) == 0;
+	pthread_rwlock_unlock(&ks->lock);
+	return known;
+}
+
+/* An unknown kid: refetch once, unless a refetch for an unknown kid happened within
+ * unknown_kid_min_s. Waits for a fetch in progress, which may have brought the key. */
+static void
+refresh_for_kid(struct gw_jwks *ks, const char *kid)
+{
+	int64_t now;
+
+	if (ks->conf.httpc == NULL)
+		return;
+	pthread_mutex_lock(&ks->fetch_lock);
+	now = st_now_mono_ms();
+	if (!kid_known(ks, kid) &&
+	    now - ks->last_kid_fetch_ms >= (int64_t)ks->conf.unknown_kid_min_s * 1000) {
+		ks->last_kid_fetch_ms = now;
+		st_log(ST_LOG_INFO, "jwks", "unknown kid: refetching the key set");
+		fetch(ks);
+	}
+	pthread_mutex_unlock(&ks->fetch_lock);
+}
+
+/* A NumericDate claim as whole seconds; false when absent or not a finite number in range. */
+static bool
+numeric_date(const cJSON *claims, const char *name, int64_t *out)
+{
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(claims, name);
+	double v;
+
+	if (!cJSON_IsNumber(item))
+		return false;
+	v = item->valuedouble;
+	if (!isfinite(v) || v < 0 || v > 253402300799.0) /* 9999-12-31 */
+		return false;
+	*out = (int64_t)v;
+	return true;
+}
+
+static bool
+audience_ok(const cJSON *claims, const char *audience)
+{
+	const cJSON *aud = cJSON_GetObjectItemCaseSensitive(claims, "aud"), *item;
+
+	if (cJSON_IsString(aud))
+		return strcmp(aud->valuestring, audience) == 0;
+	if (!cJSON_IsArray(aud))
+		return false;
+	cJSON_ArrayForEach(item, aud)
+	{
+		if (cJSON_IsString(item) && strcmp(item->valuestring, audience) == 0)
+			return true;
+	}
+	return false;
+}
+
+ST_STATIC enum gw_jwt_result
+gw_jwt_check_claims(const cJSON *claims, const struct gw_jwt_conf *conf, int64_t now_s,
+		    struct gw_jwt_claims *out)
+{
+	const char *iss = member_str(claims, "iss"), *sub = member_str(claims, "sub");
+	const char *jti = member_str(claims, "jti");
+	const cJSON *scope = cJSON_GetObjectItemCaseSensitive(claims, "scope");
+	int64_t exp, iat, nbf;
+
+	memset(out, 0, sizeof(*out));
+	if (iss == NULL || strcmp(iss, conf->issuer) != 0)
+		return GW_JWT_ISSUER;
+	if (!audience_ok(claims, conf->audience))
+		return GW_JWT_AUDIENCE;
+	if (!numeric_date(claims, "exp", &exp) || !numeric_date(claims, "iat", &iat))
+		return GW_JWT_CLAIMS;
+	if (now_s >= exp + conf->leeway_s)
+		return GW_JWT_EXPIRED;
+	if (iat > now_s + conf->leeway_s)
+		return GW_JWT_NOT_YET;
+	if (cJSON_GetObjectItemCaseSensitive(claims, "nbf") != NULL &&
+	    (!numeric_date(claims, "nbf", &nbf) || nbf > now_s + conf->leeway_s))
+		return GW_JWT_NOT_YET;
+	if (sub == NULL || !st_principal_field_ok(sub, sizeof(out->sub)) || jti == NULL ||
+	    !st_principal_field_ok(jti, sizeof(out->jti)))
+		return GW_JWT_CLAIMS;
+	if (scope != NULL && !cJSON_IsNull(scope) &&
+	    (!cJSON_IsString(scope) || !st_scopes_parse(scope->valuestring, &out->scopes)))
+		return GW_JWT_CLAIMS;
+	st_strlcpy(out->sub, sub, sizeof(out->sub));
+	st_strlcpy(out->jti, jti, sizeof(out->jti));
+	out->exp = exp;
+	return GW_JWT_OK;
+}
+
+enum gw_jwt_result
+gw_jwt_verify(struct gw_jwks *ks, const struct gw_jwt_conf *conf, const char *token, int64_t now_s,
+	      struct gw_jwt_claims *out)
+{
+	size_t len = strnlen(token, TOKEN_MAX + 1);
+	const char *dot1 = memchr(token, '.', len), *dot2;
+	char kid[KID_MAX];
+	cJSON *claims = NULL;
+	enum gw_jwt_result res;
+
+	memset(out, 0, sizeof(*out));
+	if (len > TOKEN_MAX || dot1 == NULL)
+		return GW_JWT_MALFORMED;
+	dot2 = memchr(dot1 + 1, '.', len - (size_t)(dot1 + 1 - token));
+	if (dot2 == NULL || strchr(dot2 + 1, '.') != NULL)
+		return GW_JWT_MALFORMED;
+	res = check_header(token, (size_t)(dot1 - token), kid, sizeof(kid));
+	if (res != GW_JWT_OK)
+		goto out;
+	claims = part_json(dot1 + 1, (size_t)(dot2 - dot1 - 1));
+	if (claims == NULL || dot2[1] == '\0') { /* no payload object, or no signature */
+		res = GW_JWT_MALFORMED;
+		goto out;
+	}
+	res = verify_with(ks, kid, token);
+	if (res == GW_JWT_UNKNOWN_KID) {
+		refresh_for_kid(ks, kid);
+		res = verify_with(ks, kid, token);
+	}
+	if (res != GW_JWT_OK)
+		goto out;
+	res = gw_jwt_check_claims(claims, conf, now_s, out);
+out:
+	cJSON_Delete(claims);
+	return res;
+}

@@ -1,0 +1,587 @@
+/*
+ * The proxy: every public path that is not the gateway's own goes through gw_forward, which
+ * finds the owning service (routes.c), establishes the caller (authn.c), checks its scopes,
+ * counts it against its rate limit (ratelimit.c), and then hands the request to gw_proxy.
+ *
+ * gw_proxy streams in both directions with libcommon's st_httpc_stream on the thread's
+ * keep-alive handle: the client's body is read from CivetWeb as curl sends it, and the
+ * service's answer is written to the client as it arrives, its head first (status and
+ * headers, less the hop-by-hop ones) and then its body with the service's Content-Length or
+ * chunked. Neither body is ever held whole, so exports of millions of rows pass in constant
+ * memory. The service gets the signed principal, the request id and the client's address;
+ * whatever a client sent in X-Strata-Principal is dropped.
+ *
+ * Failures before the answer began become problems: 504 when the service said nothing for
+ * GATEWAY_PROXY_TIMEOUT_MS, 503 with Retry-After when it could not be reached, 502 when it
+ * answered something broken. After the answer began, a failure can only cut it: the
+ * connection is closed so that the client sees it incomplete. Nothing is retried.
+ */
+#include <civetweb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "gw_int.h"
+#include "strata/httpc.h"
+#include "strata/log.h"
+#include "strata/metrics.h"
+
+#define STATUS_CLASSES 5 /* 1xx .. 5xx */
+
+struct gw_route_metrics {
+	size_t n;
+	struct st_histogram **latency;                 /* one a route */
+	struct st_metric *(*by_class)[STATUS_CLASSES]; /* one row a route */
+};
+
+/* ---- headers ---- */
+
+/* True when the comma-separated list holds name as one of its tokens (any case). */
+static bool
+token_listed(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+
+	while (list != NULL && *list != '\0') {
+		const char *end;
+		size_t len;
+
+		while (*list == ' ' || *list == '\t' || *list == ',')
+			list++;
+		end = list;
+		while (*end != '\0' && *end != ',')
+			end++;
+		len = (size_t)(end - list);
+		while (len > 0 && (list[len - 1] == ' ' || list[len - 1] == '\t'))
+			len--;
+		if (len == n && n > 0 && strncasecmp(list, name, n) == 0)
+			return true;
+		list = end;
+	}
+	return false;
+}
+
+static bool
+named(const char *name, const char *const *names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcasecmp(name, names[i]) == 0)
+			return true;
+	return false;
+}
+
+ST_STATIC bool
+gw_hop_by_hop(const char *name, const char *connection)
+{
+	static const char *const hop[] = { "Connection", "Keep-Alive", "Transfer-Encoding",
+					   "TE",         "Trailer",    "Upgrade" };
+
+	return named(name, hop, ST_ARRAY_LEN(hop)) || strncasecmp(name, "Proxy-", 6) == 0 ||
+	       token_listed(connection, name);
+}
+
+ST_STATIC bool
+gw_request_header_dropped(const char *name, const char *connection)
+{
+	static const char *const own[] = { "Host",      ST_PRINCIPAL_HEADER, "X-Request-Id",
+					   "X-Real-IP", "Content-Length",    "Expect" };
+
+	return gw_hop_by_hop(name, connection) || named(name, own, ST_ARRAY_LEN(own));
+}
+
+ST_STATIC bool
+gw_response_header_dropped(const char *name, const char *connection)
+{
+	static const char *const own[] = { "Content-Length", "Content-Type", "X-Request-Id" };
+
+	return gw_hop_by_hop(name, connection) || named(name, own, ST_ARRAY_LEN(own));
+}
+
+ST_STATIC bool
+gw_path_encode(const char *path, char *out, size_t cap)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = 0;
+
+	for (const unsigned char *p = (const unsigned char *)path; *p != '\0'; p++) {
+		bool plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			     (*p >= '0' && *p <= '9') || strchr("-._~!$&'()*+,;=:@/", *p) != NULL;
+
+		if (n + (plain ? 1 : 3) >= cap)
+			return false;
+		if (plain) {
+			out[n++] = (char)*p;
+		} else {
+			out[n++] = '%';
+			out[n++] = hex[*p >> 4];
+			out[n++] = hex[*p & 15];
+		}
+	}
+	if (cap == 0)
+		return false;
+	out[n] = '\0';
+	return true;
+}
+
+ST_STATIC const char *
+gw_pick_client_addr(const char *x_real_ip, const char *remote)
+{
+	size_t n = x_real_ip ? strlen(x_real_ip) : 0;
+	bool colon = false, dot = false;
+
+	if (n == 0 || n > 45)
+		return remote;
+	for (size_t i = 0; i < n; i++) {
+		char ch = x_real_ip[i];
+
+		if (ch == ':')
+			colon = true;
+		else if (ch == '.')
+			dot = true;
+		else if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') ||
+			   (ch >= 'A' && ch <= 'F')))
+			return remote;
+	}
+	return (colon || dot) ? x_real_ip : remote;
+}
+
+/* The caller's address as internal services and the rate limiter see it. Borrowed. */
+static const char *
+client_addr(struct st_req *req)
+{
+	return gw_pick_client_addr(st_http_header(req, "X-Real-IP"), st_http_remote_addr(req));
+}
+
+/* ---- CORS ---- */
+
+ST_STATIC bool
+gw_origin_listed(char *const *origins, const char *origin)
+{
+	for (size_t i = 0; origins != NULL && origins[i] != NULL; i++)
+		if (strcmp(origins[i], origin) == 0)
+			return true;
+	return false;
+}
+
+/* True for a list of header names a preflight may ask for (tokens, commas, spaces). */
+static bool
+header_list_ok(const char *s)
+{
+	if (strlen(s) > 512)
+		return false;
+	for (; *s != '\0'; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '-' || *s == '_' || *s == ',' || *s == ' '))
+			return false;
+	return true;
+}
+
+int
+gw_cors(struct st_req *req, const struct gateway *gw)
+{
+	const char *origin = st_http_header(req, "Origin");
+	bool preflight = strcmp(st_http_method(req), "OPTIONS") == 0 &&
+			 st_http_header(req, "Access-Control-Request-Method") != NULL;
+	bool allowed;
+
+	if ((gw->cors_origins == NULL && !gw->cors_any) || origin == NULL)
+		return 0;
+	allowed = gw->cors_any || gw_origin_listed(gw->cors_origins, origin);
+	if (allowed) {
+		st_http_add_header(req, "Access-Control-Allow-Origin", gw->cors_any ? "*" : origin);
+		if (!gw->cors_any)
+			st_http_add_header(req, "Vary", "Origin");
+	}
+	if (!preflight) {
+		if (allowed)
+			st_http_add_header(req, "Access-Control-Expose-Headers",
+					   "Location, Retry-After, X-Request-Id, RateLimit-Limit, "
+					   "RateLimit-Remaining, RateLimit-Reset");
+		return 0;
+	}
+	/* A preflight never carries credentials: the gateway answers it for every path. A
+	 * refused origin gets no Allow headers, which the browser reads as a refusal. */
+	if (allowed) {
+		const char *asked = st_http_header(req, "Access-Control-Request-Headers");
+
+		st_http_add_header(req, "Access-Control-Allow-Methods",
+				   "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS");
+		st_http_add_header(
+			req, "Access-Control-Allow-Headers",
+			asked != NULL && header_list_ok(asked)
+				? asked
+				: "Authorization, Content-Type, X-API-Key, X-Request-Id");
+		st_http_add_header(req, "Access-Control-Max-Age", "600");
+	}
+	return st_http_reply_no_content(req);
+}
+
+/* ---- metrics per route prefix ---- */
+
+struct gw_route_metrics *
+gw_route_metrics_create(struct st_app *app, const struct gateway *gw)
+{
+	struct gw_route_metrics *rm = st_calloc(1, sizeof(*rm));
+
+	rm->n = gw_route_count();
+	rm->latency = st_calloc(rm->n, sizeof(*rm->latency));
+	rm->by_class = st_calloc(rm->n, sizeof(*rm->by_class));
+	for (size_t i = 0; i < rm->n; i++) {
+		const struct gw_route *r = gw_route_at(i);
+		char prefix[160], labels[256], with_class[300];
+
+		st_metrics_escape_label(r->prefix, prefix, sizeof(prefix));
+		snprintf(labels, sizeof(labels), "upstream=\"%s\",prefix=\"%s\"",
+			 gw->upstreams[r->upstream].name, prefix);
+		rm->latency[i] = st_metrics_histogram(
+			app->metrics, "strata_gateway_upstream_duration_seconds",
+			"Proxied requests, from routing to the end of the answer, by upstream and "
+			"route prefix",
+			labels, st_metrics_latency_bounds, st_metrics_latency_nbounds);
+		for (int c = 0; c < STATUS_CLASSES; c++) {
+			snprintf(with_class, sizeof(with_class), "%s,class=\"%dxx\"", labels,
+				 c + 1);
+			rm->by_class[i][c] = st_metrics_counter(
+				app->metrics, "strata_gateway_upstream_responses_total",
+				"Proxied requests answered, by upstream, route prefix and status "
+				"class",
+				with_class);
+		}
+	}
+	return rm;
+}
+
+void
+gw_route_metrics_destroy(struct gw_route_metrics *rm)
+{
+	if (rm == NULL)
+		return;
+	st_free(rm->latency);
+	st_free(rm->by_class);
+	st_free(rm);
+}
+
+static void
+route_metrics_record(struct gw_route_metrics *rm, const struct gw_route *r, int status,
+		     double seconds)
+{
+	size_t i = gw_route_index(r);
+	int c = status / 100 - 1;
+
+	if (rm == NULL || i >= rm->n)
+		return;
+	st_histogram_observe(rm->latency[i], seconds);
+	if (c >= 0 && c < STATUS_CLASSES)
+		st_metric_add(rm->by_class[i][c], 1);
+}
+
+/* ---- the proxy ---- */
+
+/* One proxied exchange: what the callbacks need and what they learned. */
+struct relay {
+	struct st_req *req;
+	struct mg_connection *conn;
+	bool expect;      /* the client waits for 100 Continue before sending its body */
+	bool body_done;   /* the client's body was read to its end */
+	bool client_gone; /* reading the client's body or writing the answer failed */
+	bool head_sent;
+	int status;
+};
+
+static enum st_err
+relay_read(void *ctx, void *buf, size_t cap, size_t *got)
+{
+	struct relay *rl = ctx;
+	int n;
+
+	/* Invited only now that the service takes the body: one that answers first (413, 401)
+	 * spares the client sending it. */
+	if (rl->expect) {
+		rl->expect = false;
+		if (mg_write(rl->conn, "HTTP/1.1 100 Continue\r\n\r\n", 25) != 25) {
+			rl->client_gone = true;
+			return ST_ERR_IO;
+		}
+	}
+	n = mg_read(rl->conn, buf, cap);
+	if (n < 0) {
+		rl->client_gone = true;
+		return ST_ERR_IO;
+	}
+	if (n == 0)
+		rl->body_done = true;
+	*got = (size_t)n;
+	return ST_OK;
+}
+
+/* Appends "Name: value\r\n" to a growing buffer. */
+static void
+append_line(char **buf, size_t *len, size_t *cap, const char *name, const char *value)
+{
+	size_t need = strlen(name) + strlen(value) + 5;
+
+	if (*len + need > *cap) {
+		*cap = (*len + need) * 2;
+		*buf = st_realloc(*buf, *cap);
+	}
+	*len += (size_t)snprintf(*buf + *len, *cap - *len, "%s: %s\r\n", name, value);
+}
+
+static enum st_err
+relay_head(void *ctx, long status, const struct st_httpc_header *h, size_t n)
+{
+	struct relay *rl = ctx;
+	const char *connection = NULL, *ctype = NULL;
+	int64_t length = -1;
+	size_t cap = 512, len = 0;
+	char *extra = st_malloc(cap);
+
+	extra[0] = '\0';
+	for (size_t i = 0; i < n; i++)
+		if (strcasecmp(h[i].name, "Connection") == 0)
+			connection = h[i].value;
+	for (size_t i = 0; i < n; i++) {
+		if (strcasecmp(h[i].name, "Content-Type") == 0) {
+			ctype = h[i].value;
+		} else if (strcasecmp(h[i].name, "Content-Length") == 0) {
+			char *end;
+			long long v = strtoll(h[i].value, &end, 10);
+
+			length = (end != h[i].value && *end == '\0' && v >= 0) ? v : -1;
+		}
+		if (!gw_response_header_dropped(h[i].name, connection))
+			append_line(&extra, &len, &cap, h[i].name, h[i].value);
+	}
+	rl->status = (int)status;
+	rl->head_sent = true;
+	st_http_stream_begin_head(rl->req, (int)status, ctype, length, extra);
+	st_free(extra);
+	return ST_OK;
+}
+
+static enum st_err
+relay_body(void *ctx, const void *data, size_t len)
+{
+	struct relay *rl = ctx;
+
+	if (st_http_stream_write(rl->req, data, len) != ST_OK) {
+		rl->client_gone = true;
+		return ST_ERR_IO;
+	}
+	return ST_OK;
+}
+
+/* The name of the upstream at base_url, for problem details. */
+static const char *
+upstream_name(const struct gateway *gw, const char *base_url)
+{
+	for (size_t i = 0; i < GATEWAY_UPSTREAMS; i++)
+		if (gw->upstreams[i].url != NULL && strcmp(gw->upstreams[i].url, base_url) == 0)
+			return gw->upstreams[i].name;
+	return "upstream";
+}
+
+/* Appends "<name><sep><value>" and its NUL to a growing store; returns where it starts. */
+static size_t
+store_add(char **buf, size_t *len, size_t *cap, const char *name, const char *sep,
+	  const char *value)
+{
+	size_t at = *len, need = strlen(name) + strlen(sep) + strlen(value) + 1;
+
+	if (*len + need > *cap) {
+		*cap = (*len + need) * 2;
+		*buf = st_realloc(*buf, *cap);
+	}
+	snprintf(*buf + *len, *cap - *len, "%s%s%s", name, sep, value);
+	*len += need;
+	return at;
+}
+
+/*
+ * The request's headers for the service, "Name: value" each, NULL-terminated, pointing into
+ * *store. The caller frees the list and *store with st_free.
+ */
+static const char **
+upstream_headers(struct st_req *req, const char *principal, const char *addr, char **store)
+{
+	const struct mg_request_info *ri = mg_get_request_info(st_http_conn(req));
+	const char *connection = st_http_header(req, "Connection");
+	size_t cap = 2048, len = 0, n = 0;
+	size_t *offs = st_calloc((size_t)ri->num_headers + 2, sizeof(*offs));
+	const char **list = st_calloc((size_t)ri->num_headers + 3, sizeof(*list));
+	char *buf = st_malloc(cap);
+
+	for (int i = 0; i < ri->num_headers; i++) {
+		const char *name = ri->http_headers[i].name, *value = ri->http_headers[i].value;
+
+		if (name == NULL || value == NULL || gw_request_header_dropped(name, connection))
+			continue;
+		/* curl drops a header given as "Name:"; "Name;" sends it with an empty value. */
+		offs[n++] = value[0] == '\0' ? store_add(&buf, &len, &cap, name, ";", "")
+					     : store_add(&buf, &len, &cap, name, ": ", value);
+	}
+	offs[n++] = store_add(&buf, &len, &cap, ST_PRINCIPAL_HEADER, ": ", principal);
+	offs[n++] = store_add(&buf, &len, &cap, "X-Real-IP", ": ", addr);
+	for (size_t i = 0; i < n; i++)
+		list[i] = buf + offs[i];
+	st_free(offs);
+	*store = buf;
+	return list;
+}
+
+/* The request body's framing for the service: its length, -1 for chunked, or no body. */
+static bool
+request_body(struct st_req *req, int64_t *len)
+{
+	const struct mg_request_info *ri = mg_get_request_info(st_http_conn(req));
+	const char *te = st_http_header(req, "Transfer-Encoding");
+
+	if (ri->content_length >= 0) {
+		*len = ri->content_length;
+		return true;
+	}
+	if (te != NULL && token_listed(te, "chunked")) {
+		*len = -1;
+		return true;
+	}
+	return false;
+}
+
+int
+gw_proxy(struct st_req *req, struct st_app *app, const char *base_url, const struct st_principal *p)
+{
+	struct gateway *gw = app->state;
+	const struct mg_request_info *ri = mg_get_request_info(st_http_conn(req));
+	struct relay rl = { .req = req, .conn = st_http_conn(req) };
+	struct st_principal signed_p = *p;
+	char principal[512], path[4096], *url = NULL, *store = NULL;
+	const char **headers = NULL;
+	const char *name = upstream_name(gw, base_url);
+	int64_t body_len = 0;
+	bool has_body = request_body(req, &body_len);
+	const char *expect = st_http_header(req, "Expect");
+	struct st_httpc_stream s;
+	enum st_err rc;
+	int status;
+
+	rl.expect = has_body && expect != NULL && strcasecmp(expect, "100-continue") == 0 &&
+		    strcmp(ri->http_version, "1.1") == 0;
+	st_strlcpy(signed_p.request_id, st_http_request_id(req), sizeof(signed_p.request_id));
+	signed_p.issued_ms = st_now_wall_ms();
+	if (st_principal_sign(&signed_p, app->internal_secret, principal, sizeof(principal)) !=
+	    ST_OK) {
+		status = st_http_reply_problem(req, 500, "the caller's identity could not be sent");
+		goto out;
+	}
+	if (!gw_path_encode(st_http_path(req), path, sizeof(path))) {
+		status = st_http_reply_problem(req, 414, "the path is too long");
+		goto out;
+	}
+	url = st_asprintf("%s%s%s%s", base_url, path, ri->query_string ? "?" : "",
+			  ri->query_string ? ri->query_string : "");
+	headers = upstream_headers(req, principal, client_addr(req), &store);
+	memset(&s, 0, sizeof(s));
+	s.method = st_http_method(req);
+	s.url = url;
+	s.headers = headers;
+	s.request_id = st_http_request_id(req);
+	s.body_len = body_len;
+	s.read = has_body ? relay_read : NULL;
+	s.on_head = relay_head;
+	s.on_body = relay_body;
+	s.ctx = &rl;
+	s.idle_timeout_ms = gw->proxy_timeout_ms;
+	rc = st_httpc_stream(app->httpc, &s);
+	if (has_body && !rl.body_done)
+		mg_disable_keep_alive(rl.conn); /* the rest of its body is still on the wire */
+	if (rl.head_sent) {
+		status = rl.status;
+		if (rc != ST_OK) {
+			st_log(ST_LOG_WARN, "proxy", "answer from %s cut: %s", name,
+			       rl.client_gone ? "the client went away" : st_err_str(rc));
+			st_http_stream_abort(req);
+		}
+		goto out;
+	}
+	switch (rc) {
+	case ST_OK:
+		status = st_http_reply_problem(req, 502, "the %s service sent no answer", name);
+		break;
+	case ST_ERR_TIMEOUT:
+		st_log(ST_LOG_WARN, "proxy", "%s did not answer within ms=%d", name,
+		       gw->proxy_timeout_ms);
+		status = st_http_reply_problem(req, 504, "the %s service did not answer in time",
+					       name);
+		break;
+	case ST_ERR_UNAVAILABLE:
+		st_log(ST_LOG_WARN, "proxy", "%s unreachable at %s", name, base_url);
+		status = st_http_reply_unavailable(req, 5, name);
+		break;
+	default:
+		if (rl.client_gone) {
+			mg_disable_keep_alive(rl.conn);
+			status = st_http_reply_problem(req, 400,
+						       "the request body could not be read");
+		} else {
+			st_log(ST_LOG_WARN, "proxy", "%s failed: %s", name, st_err_str(rc));
+			status = st_http_reply_problem(req, 502, "the %s service failed to answer",
+						       name);
+		}
+		break;
+	}
+out:
+	st_free(headers);
+	st_free(store);
+	st_free(url);
+	return status;
+}
+
+/* ---- the front door ---- */
+
+int
+gw_guard(struct st_req *req, struct st_app *app, const struct gw_route *route,
+	 struct st_principal *p)
+{
+	struct gateway *gw = app->state;
+	char key[200];
+	int status;
+
+	status = gw_authenticate(req, app, p);
+	if (status != 0)
+		return status;
+	status = gw_authorize(req, route, p);
+	if (status != 0)
+		return status;
+	if (st_principal_authenticated(p))
+		snprintf(key, sizeof(key), "p:%s", p->sub);
+	else
+		snprintf(key, sizeof(key), "ip:%s", client_addr(req));
+	return gw_ratelimit_check(req, gw->ratelimit, key, route->cls);
+}
+
+int
+gw_forward(struct st_req *req, void *ctx)
+{
+	struct st_app *app = ctx;
+	struct gateway *gw = app->state;
+	const struct gw_route *route;
+	struct st_principal p;
+	int64_t start;
+	int status;
+
+	status = gw_cors(req, gw);
+	if (status != 0)
+		return status;
+	route = gw_route_find(st_http_path(req));
+	if (route == NULL)
+		return st_http_reply_problem(req, 404, "no resource at %s", st_http_path(req));
+	status = gw_guard(req, app, route, &p);
+	if (status != 0)
+		return status;
+	start = st_now_mono_us();
+	status = gw_proxy(req, app, gw->upstreams[route->upstream].url, &p);
+	route_metrics_record(gw->route_metrics, route, status,
+			     (double)(st_now_mono_us() - start) / 1e6);
+	return status;
+}
