@@ -27,7 +27,7 @@ restore_gateway() {
 trap restore_gateway EXIT
 
 # A gateway that does not rate-limit the benchmark (and does not log every request).
-GATEWAY_RATE_DEFAULT=100000000 HTTP_ACCESS_LOG=false BIN=$BIN \
+GATEWAY_RATE_DEFAULT=1000000 HTTP_ACCESS_LOG=false BIN=$BIN \
 	"$repo/compose/local/service.sh" restart gateway >/dev/null
 
 # A user of our own, and its access token.
