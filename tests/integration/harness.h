@@ -24,8 +24,7 @@ const char *it_api_url(void);
  * of the given kind, subject and scopes (enum st_scope bits), issued now: for tests that call
  * an internal service directly, as the gateway would.
  */
-void it_principal_header(const char *kind, const char *sub, unsigned scopes, char *buf,
-			 size_t cap);
+void it_principal_header(const char *kind, const char *sub, unsigned scopes, char *buf, size_t cap);
 
 /* nginx's HTTP base URL (STRATA_NGINX_URL, default http://127.0.0.1:8000). */
 const char *it_nginx_url(void);
