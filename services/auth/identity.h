@@ -130,6 +130,15 @@ struct st_db_conn;
 /* Revokes every live refresh token of the user on conn (password change, disabling). */
 enum st_err auth_revoke_refresh_tokens(struct st_db_conn *conn, const char *user_id);
 
+struct st_db_result;
+/*
+ * Runs sql (an UPDATE of one user, $1 = id, RETURNING AUTH_USER_COLS) in one transaction and,
+ * when revoke is true, revokes the user's refresh tokens in the same transaction. *res
+ * receives the updated user (the caller frees it). ST_ERR_NOT_FOUND when no user has that id.
+ */
+enum st_err auth_user_update(struct st_app *app, const char *sql, int nparams,
+			     const char *const *params, bool revoke, struct st_db_result **res);
+
 /* ---- bootstrap.c ---- */
 
 /* `strata-auth bootstrap-admin`: creates the first admin from the environment and exits.

@@ -513,8 +513,30 @@ out:
 	return status;
 }
 
-/* Writes the change in one transaction (with the revocation of the refresh tokens when the
- * password changed); *res receives the updated user. */
+enum st_err
+auth_user_update(struct st_app *app, const char *sql, int nparams, const char *const *params,
+		 bool revoke, struct st_db_result **res)
+{
+	struct st_db_conn *conn = NULL;
+	enum st_err rc;
+
+	rc = st_db_acquire(app->db, &conn);
+	if (rc == ST_OK)
+		rc = st_db_begin(conn);
+	if (rc == ST_OK)
+		rc = st_db_query(conn, sql, nparams, params, res, NULL, 0);
+	if (rc == ST_OK && st_db_rows(*res) == 0)
+		rc = ST_ERR_NOT_FOUND;
+	if (rc == ST_OK && revoke)
+		rc = auth_revoke_refresh_tokens(conn, params[0]);
+	if (rc == ST_OK)
+		rc = st_db_commit(conn);
+	st_db_release(app->db, conn); /* rolls back what was not committed */
+	return rc;
+}
+
+/* Writes the change (a new password also revokes the refresh tokens); *res receives the
+ * updated user. */
 static enum st_err
 me_update(struct st_app *app, const char *id, const struct me_change *c, const char *hash,
 	  struct st_db_result **res)
@@ -523,22 +545,8 @@ me_update(struct st_app *app, const char *id, const struct me_change *c, const c
 				  "password_hash = COALESCE($3, password_hash), updated_at = now() "
 				  "WHERE id = $1 RETURNING " AUTH_USER_COLS;
 	const char *params[] = { id, c->name, hash };
-	struct st_db_conn *conn = NULL;
-	enum st_err rc;
 
-	rc = st_db_acquire(app->db, &conn);
-	if (rc == ST_OK)
-		rc = st_db_begin(conn);
-	if (rc == ST_OK)
-		rc = st_db_query(conn, sql, 3, params, res, NULL, 0);
-	if (rc == ST_OK && st_db_rows(*res) == 0)
-		rc = ST_ERR_NOT_FOUND;
-	if (rc == ST_OK && hash != NULL)
-		rc = auth_revoke_refresh_tokens(conn, id);
-	if (rc == ST_OK)
-		rc = st_db_commit(conn);
-	st_db_release(app->db, conn); /* rolls back what was not committed */
-	return rc;
+	return auth_user_update(app, sql, 3, params, hash != NULL, res);
 }
 
 int

@@ -180,22 +180,9 @@ user_update(struct st_app *app, const char *id, const struct user_change *c,
 		"disabled = COALESCE($3::boolean, disabled), name = COALESCE($4, name), "
 		"updated_at = now() WHERE id = $1 RETURNING " AUTH_USER_COLS;
 	const char *params[] = { id, c->has_roles ? c->roles : NULL, c->disabled, c->name };
-	struct st_db_conn *conn = NULL;
-	enum st_err rc;
+	bool disabling = c->disabled != NULL && strcmp(c->disabled, "true") == 0;
 
-	rc = st_db_acquire(app->db, &conn);
-	if (rc == ST_OK)
-		rc = st_db_begin(conn);
-	if (rc == ST_OK)
-		rc = st_db_query(conn, sql, 4, params, res, NULL, 0);
-	if (rc == ST_OK && st_db_rows(*res) == 0)
-		rc = ST_ERR_NOT_FOUND;
-	if (rc == ST_OK && c->disabled != NULL && strcmp(c->disabled, "true") == 0)
-		rc = auth_revoke_refresh_tokens(conn, id);
-	if (rc == ST_OK)
-		rc = st_db_commit(conn);
-	st_db_release(app->db, conn); /* rolls back what was not committed */
-	return rc;
+	return auth_user_update(app, sql, 4, params, disabling, res);
 }
 
 /* True when the caller is the user id (a user, or an API key of that user). */
