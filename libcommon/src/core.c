@@ -303,6 +303,27 @@ st_random_bytes(void *buf, size_t n)
 	}
 }
 
+bool
+st_uuid_valid(const char *s)
+{
+	size_t i = 0;
+
+	if (s == NULL)
+		return false;
+	for (; s[i] != '\0'; i++) {
+		char c = s[i];
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+
+		if (i >= 36)
+			return false;
+		if (dash ? c != '-'
+			 : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+			     (c >= 'A' && c <= 'F')))
+			return false;
+	}
+	return i == 36;
+}
+
 void
 st_uuid_v4(char *buf, size_t cap)
 {

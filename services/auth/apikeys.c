@@ -172,24 +172,6 @@ scopes_of_role_list(const char *list)
 	return auth_scopes_of_roles(ptrs, n);
 }
 
-/* True for a canonical UUID text (36 characters, hex and dashes). */
-static bool
-uuid_ok(const char *s)
-{
-	if (s == NULL || strlen(s) != 36)
-		return false;
-	for (int i = 0; i < 36; i++) {
-		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-		char c = s[i];
-
-		if (dash ? c != '-'
-			 : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-			     (c >= 'A' && c <= 'F')))
-			return false;
-	}
-	return true;
-}
-
 /*
  * The calling user, for the key routes: a principal of kind user (or apikey, where allow_key)
  * whose subject is a user id. NULL after replying 401 (no credentials) or 403 (credentials of
@@ -205,7 +187,7 @@ caller(struct st_req *req, bool allow_key, int *status)
 		return NULL;
 	}
 	if ((strcmp(p->kind, "user") != 0 && !(allow_key && strcmp(p->kind, "apikey") == 0)) ||
-	    !uuid_ok(p->sub)) {
+	    !st_uuid_valid(p->sub)) {
 		*status = st_http_reply_problem(
 			req, 403,
 			allow_key ? "API keys belong to users"
@@ -409,7 +391,7 @@ cursor_decode(const char *text, char *ts, size_t tscap, char *id)
 		return false;
 	raw[n] = '\0';
 	comma = strchr(raw, ',');
-	if (comma == NULL || (size_t)(comma - raw) >= tscap || !uuid_ok(comma + 1))
+	if (comma == NULL || (size_t)(comma - raw) >= tscap || !st_uuid_valid(comma + 1))
 		return false;
 	memcpy(ts, raw, (size_t)(comma - raw));
 	ts[comma - raw] = '\0';
@@ -527,7 +509,7 @@ apikeys_delete(struct st_req *req, void *ctx)
 
 	if (p == NULL)
 		return status;
-	if (!uuid_ok(id))
+	if (!st_uuid_valid(id))
 		return st_http_reply_problem(req, 404, "no such API key");
 	{
 		const char *params[] = { id, p->sub };

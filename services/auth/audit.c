@@ -221,7 +221,7 @@ insert_record(struct st_db_conn *conn, const struct st_kafka_rec *rec, bool *ski
 
 	*skipped = false;
 	doc = st_cloudevent_parse(rec->value, rec->value_len, &data, err, sizeof(err));
-	if (doc == NULL || !auth_uuid_ok(str_of(doc, "id"))) {
+	if (doc == NULL || !st_uuid_valid(str_of(doc, "id"))) {
 		st_log(ST_LOG_WARN, "audit", "skipping a malformed audit event offset=%lld: %s",
 		       (long long)rec->offset, doc == NULL ? err : "id is not a UUID");
 		*skipped = true;

@@ -40,25 +40,6 @@ auth_client_addr(struct st_req *req)
 }
 
 bool
-auth_uuid_ok(const char *s)
-{
-	size_t i = 0;
-
-	for (; s[i] != '\0'; i++) {
-		char c = s[i];
-		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-
-		if (i >= 36)
-			return false;
-		if (dash ? c != '-'
-			 : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-			     (c >= 'A' && c <= 'F')))
-			return false;
-	}
-	return i == 36;
-}
-
-bool
 auth_email_ok(const char *email)
 {
 	const char *at = strchr(email, '@');
@@ -166,7 +147,7 @@ auth_user_load(struct st_app *app, const char *id, struct auth_user *out)
 	struct st_db_result *res = NULL;
 	enum st_err rc;
 
-	if (!auth_uuid_ok(id))
+	if (!st_uuid_valid(id))
 		return ST_ERR_NOT_FOUND;
 	rc = st_db_pool_query(app->db, "SELECT " AUTH_USER_COLS " FROM users WHERE id = $1", 1,
 			      params, &res, NULL, 0);
@@ -440,7 +421,7 @@ users_me_get(struct st_req *req, void *ctx)
 
 	if (id == NULL)
 		return status;
-	if (!auth_uuid_ok(id))
+	if (!st_uuid_valid(id))
 		return st_http_reply_problem(req, 404, "no such account");
 	{
 		const char *params[] = { id };

@@ -59,7 +59,7 @@ users_cursor_decode(const char *cursor, char *micros, size_t mcap, char *id, siz
 	if (digits == 0 || digits > 19 || plain[digits] != ':' ||
 	    (plain[0] == '-' && digits == 1) || digits + 1 > mcap)
 		return false;
-	if (!auth_uuid_ok(plain + digits + 1) || !st_strlcpy(id, plain + digits + 1, idcap))
+	if (!st_uuid_valid(plain + digits + 1) || !st_strlcpy(id, plain + digits + 1, idcap))
 		return false;
 	memcpy(micros, plain, digits);
 	micros[digits] = '\0';
@@ -210,7 +210,7 @@ users_patch(struct st_req *req, void *ctx)
 	enum st_err rc;
 
 	memset(&c, 0, sizeof(c));
-	if (id == NULL || !auth_uuid_ok(id))
+	if (id == NULL || !st_uuid_valid(id))
 		return st_http_reply_problem(req, 404, "no such user");
 	status = st_http_body_json(req, &body);
 	if (status != 0)
@@ -274,7 +274,7 @@ users_delete(struct st_req *req, void *ctx)
 	enum st_err rc;
 	int status;
 
-	if (id == NULL || !auth_uuid_ok(id))
+	if (id == NULL || !st_uuid_valid(id))
 		return st_http_reply_problem(req, 404, "no such user");
 	if (is_self(req, id))
 		return st_http_reply_problem(req, 409,

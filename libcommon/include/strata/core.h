@@ -78,6 +78,9 @@ bool st_time_parse_rfc3339(const char *s, int64_t *epoch_ms);
 
 /* Fills buf (>= 37 bytes) with a random version-4 UUID in its canonical text form. */
 void st_uuid_v4(char *buf, size_t cap);
+/* True for a UUID in canonical text form (36 characters, hex digits in either case, dashes at
+ * 8, 13, 18 and 23); false for NULL. Any version: ids come from clients and other services. */
+bool st_uuid_valid(const char *s);
 
 /* Fills buf with n cryptographically random bytes; aborts if the system cannot supply them. */
 void st_random_bytes(void *buf, size_t n);

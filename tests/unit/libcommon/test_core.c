@@ -89,6 +89,20 @@ START_TEST(errf_and_names)
 }
 END_TEST
 
+START_TEST(uuid_valid)
+{
+	ck_assert(st_uuid_valid("0b5c7a9e-2f4d-4d7e-9a1c-3e6f8b2d1c40"));
+	ck_assert(st_uuid_valid("0B5C7A9E-2F4D-4D7E-9A1C-3E6F8B2D1C40"));
+	ck_assert(!st_uuid_valid(""));
+	ck_assert(!st_uuid_valid(NULL));
+	ck_assert(!st_uuid_valid("0b5c7a9e-2f4d-4d7e-9a1c-3e6f8b2d1c4"));   /* short */
+	ck_assert(!st_uuid_valid("0b5c7a9e-2f4d-4d7e-9a1c-3e6f8b2d1c401")); /* long */
+	ck_assert(!st_uuid_valid("0b5c7a9e2f4d-4d7e-9a1c-3e6f8b2d1c40-"));  /* dashes moved */
+	ck_assert(!st_uuid_valid("0b5c7a9e-2f4d-4d7e-9a1c-3e6f8b2d1c4g"));  /* not hex */
+	ck_assert(!st_uuid_valid("../../../etc/passwd-aaaaaaaaaaaaaaaaaa"));
+}
+END_TEST
+
 Suite *
 core_suite(void)
 {
@@ -99,6 +113,7 @@ core_suite(void)
 	tcase_add_test(tc, rfc3339_format_then_parse);
 	tcase_add_test(tc, uuid_v4_shape);
 	tcase_add_test(tc, errf_and_names);
+	tcase_add_test(tc, uuid_valid);
 	suite_add_tcase(s, tc);
 	return s;
 }
