@@ -6,12 +6,20 @@
  * while it is idle, the server has said something (usually "terminating connection" and then
  * EOF), so the input is consumed and a connection libpq now reports as bad is replaced by a
  * fresh one before the caller sees it. That is what makes a pooled query survive a server
- * restart. Queries go through PQexecParams only, in text format. The checkout itself (the
- * mutex, the wait, the in-use flags) is slot_pool.c's, shared with the Redis pool.
+ * restart. The checkout itself (the mutex, the wait, the in-use flags) is slot_pool.c's,
+ * shared with the Redis pool.
+ *
+ * Queries use text parameters. A connection prepares each distinct SELECT, INSERT, UPDATE,
+ * DELETE or WITH statement once (a named server-side statement, up to DB_STMT_CACHE per
+ * connection) and then only executes it: parsing and planning were a visible share of a short
+ * query's cost (PERFORMANCE.md). Other statements (BEGIN, COPY, DDL) and those past the cache
+ * go through PQexecParams. The cache belongs to the connection and goes with it; it assumes a
+ * direct connection to PostgreSQL (a pooler in transaction mode would need it off).
  */
 #define _GNU_SOURCE
 #include "strata/db.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <libpq-fe.h>
 #include <poll.h>
@@ -19,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "slot_pool.h"
 #include "strata/log.h"
@@ -28,8 +37,19 @@
 /* An idle socket that stays readable this many rounds is not behaving: drop it. */
 #define DB_HEALTH_ROUNDS 8
 
+#define DB_STMT_CACHE 64
+
+/* A statement prepared on one connection, named "st<index>". */
+struct db_stmt {
+	uint64_t hash; /* FNV-1a of the text */
+	char *sql;
+	int nparams;
+};
+
 struct st_db_conn {
 	struct st_db_pool *pool;
+	struct db_stmt stmts[DB_STMT_CACHE]; /* prepared on pg; cleared when pg closes */
+	int nstmts;
 	PGconn *pg;    /* NULL when this slot has no open connection; only its taker touches it */
 	bool bad;      /* lost or unusable: closed at release, reopened at the next checkout */
 	bool was_open; /* opened before: the next open counts as a reconnect */
@@ -251,12 +271,22 @@ out:
 	return rc;
 }
 
+/* Forgets the statements prepared on the connection (they die with it). */
+static void
+stmts_clear(struct st_db_conn *conn)
+{
+	for (int i = 0; i < conn->nstmts; i++)
+		st_free(conn->stmts[i].sql);
+	conn->nstmts = 0;
+}
+
 /* Closes the slot's connection (the caller owns the slot). */
 static void
 conn_close(struct st_db_pool *pool, struct st_db_conn *conn)
 {
 	if (conn->pg == NULL)
 		return;
+	stmts_clear(conn);
 	PQfinish(conn->pg);
 	conn->pg = NULL;
 	conn->bad = false;
@@ -396,8 +426,10 @@ st_db_pool_destroy(struct st_db_pool *pool)
 		if (pool->slots.busy > 0)
 			st_log(ST_LOG_ERROR, "db", "pool destroyed with busy=%d connections out",
 			       pool->slots.busy);
-		for (int i = 0; i < pool->slots.size; i++)
+		for (int i = 0; i < pool->slots.size; i++) {
+			stmts_clear(&pool->conns[i]);
 			PQfinish(pool->conns[i].pg);
+		}
 		slot_pool_cleanup(&pool->slots);
 	}
 	st_free(pool->conns);
@@ -465,6 +497,85 @@ st_db_release(struct st_db_pool *pool, struct st_db_conn *conn)
 	slot_free(pool, conn);
 }
 
+static uint64_t
+fnv1a(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (; *s != '\0'; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+/* Worth preparing: a plannable statement (PREPARE takes no utility command). */
+static bool
+preparable(const char *sql)
+{
+	static const char *const verbs[] = { "SELECT", "INSERT", "UPDATE", "DELETE", "WITH" };
+
+	while (*sql == ' ' || *sql == '\t' || *sql == '\n' || *sql == '(')
+		sql++;
+	for (size_t i = 0; i < ST_ARRAY_LEN(verbs); i++) {
+		size_t n = strlen(verbs[i]);
+
+		if (strncasecmp(sql, verbs[i], n) == 0 && !isalnum((unsigned char)sql[n]))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Runs sql on conn: through its prepared statement (preparing it first when new and there is
+ * room), else with PQexecParams. A failed prepare's result stands for the statement's: it
+ * carries the same error the execution would have.
+ */
+static PGresult *
+run_statement(struct st_db_conn *conn, const char *sql, int nparams, const char *const *params)
+{
+	char name[16];
+	uint64_t h;
+	int i;
+
+	if (!preparable(sql))
+		return PQexecParams(conn->pg, sql, nparams, NULL, params, NULL, NULL, 0);
+	h = fnv1a(sql);
+	for (i = 0; i < conn->nstmts; i++)
+		if (conn->stmts[i].hash == h && conn->stmts[i].nparams == nparams &&
+		    strcmp(conn->stmts[i].sql, sql) == 0)
+			break;
+	if (i == conn->nstmts) {
+		PGresult *prep;
+
+		if (conn->nstmts == DB_STMT_CACHE)
+			return PQexecParams(conn->pg, sql, nparams, NULL, params, NULL, NULL, 0);
+		snprintf(name, sizeof(name), "st%d", i);
+		prep = PQprepare(conn->pg, name, sql, nparams, NULL);
+		if (PQresultStatus(prep) != PGRES_COMMAND_OK)
+			return prep;
+		PQclear(prep);
+		conn->stmts[i].hash = h;
+		conn->stmts[i].sql = st_strdup(sql);
+		conn->stmts[i].nparams = nparams;
+		conn->nstmts++;
+	}
+	snprintf(name, sizeof(name), "st%d", i);
+	return PQexecPrepared(conn->pg, name, nparams, params, NULL, NULL, 0);
+}
+
+/* After a schema change a prepared statement whose result shape changed fails with "cached
+ * plan must not change result type": the connection is replaced at release, and its
+ * statements with it (inside a failed transaction they could not be deallocated). */
+static void
+forget_stale_statements(struct st_db_conn *conn, PGresult *res)
+{
+	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+	if (state != NULL && strcmp(state, "0A000") == 0 && conn->nstmts > 0)
+		conn->bad = true;
+}
+
 enum st_err
 st_db_query(struct st_db_conn *conn, const char *sql, int nparams, const char *const *params,
 	    struct st_db_result **out, char *err, size_t errcap)
@@ -482,7 +593,7 @@ st_db_query(struct st_db_conn *conn, const char *sql, int nparams, const char *c
 		rc = ST_ERR_INVALID;
 		goto out;
 	}
-	res = PQexecParams(conn->pg, sql, nparams, NULL, params, NULL, NULL, 0);
+	res = run_statement(conn, sql, nparams, params);
 	switch (PQresultStatus(res)) {
 	case PGRES_COMMAND_OK:
 	case PGRES_TUPLES_OK:
@@ -502,6 +613,8 @@ st_db_query(struct st_db_conn *conn, const char *sql, int nparams, const char *c
 			rc = db_map_sqlstate(PQresultErrorField(res, PG_DIAG_SQLSTATE));
 			if (rc == ST_ERR_UNAVAILABLE)
 				conn->bad = true;
+			else
+				forget_stale_statements(conn, res);
 		}
 		goto out;
 	}

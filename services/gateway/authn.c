@@ -8,8 +8,8 @@
  * until it expires, keyed by the SHA-256 of the token, so the RSA verification is paid once per
  * token; API-key answers are cached for GATEWAY_APIKEY_CACHE_S (at most 60 s, so a revoked key
  * stops working within a minute), and unknown keys for a few seconds. The denylist is asked on
- * every request: logout must take effect at once, and the round trip costs what the rate
- * limiter's does.
+ * every request (logout must take effect at once), in the rate limiter's Redis round trip
+ * (ratelimit.c): gw_authenticate hands the token's jti to its caller for that.
  *
  * Refusals are 401 problem+json naming the reason with a constant phrase, never the token or
  * the key, with WWW-Authenticate: Bearer error="invalid_token".
@@ -41,7 +41,7 @@ struct cred {
 	bool found;             /* API keys: false remembers an unknown key */
 	unsigned scopes;
 	char sub[128];
-	char jti[64]; /* tokens only */
+	char jti[GW_JTI_MAX + 1]; /* tokens only */
 };
 
 /* A bounded map: one slot per hash bucket, a newer entry replaces an older one. */
@@ -60,7 +60,6 @@ struct gw_authn {
 	const char *auth_url;
 	int timeout_ms;
 	int apikey_ttl_s;
-	atomic_bool deny_down; /* the last denylist check could not reach Redis */
 };
 
 /* ---- the credential cache ---- */
@@ -160,7 +159,6 @@ gw_authn_create(struct st_app *app, struct gw_authn **out)
 	a->jwt.leeway_s = (int)st_config_int(cfg, "GATEWAY_JWT_LEEWAY_S");
 	cache_init(&a->tokens, (size_t)st_config_int(cfg, "GATEWAY_TOKEN_CACHE_MAX"));
 	cache_init(&a->apikeys, a->apikey_ttl_s > 0 ? APIKEY_SLOTS : 0);
-	atomic_init(&a->deny_down, false);
 	jc = (struct gw_jwks_conf){
 		.httpc = app->httpc,
 		.auth_url = a->auth_url,
@@ -214,36 +212,9 @@ principal_fill(struct st_principal *p, const char *kind, const char *sub, unsign
 
 /* ---- Bearer tokens ---- */
 
-/* 1 when the jti is on the denylist, 0 when not, or when Redis cannot say (fail-open, as the
- * rate limiter: logged once per outage). */
 static int
-denied(struct gw_authn *a, const char *jti)
-{
-	char key[96];
-	const char *argv[] = { "EXISTS", key };
-	struct redisReply *reply = NULL;
-	enum st_err rc;
-	int hit = 0;
-
-	if (a->app->redis == NULL)
-		return 0;
-	snprintf(key, sizeof(key), "auth:deny:%s", jti);
-	rc = st_redis_argv(a->app->redis, 2, argv, NULL, &reply);
-	if (rc == ST_OK && reply->type == REDIS_REPLY_INTEGER) {
-		hit = reply->integer > 0;
-		if (atomic_exchange(&a->deny_down, false))
-			st_log(ST_LOG_INFO, "authn", "denylist reachable again");
-	} else if (!atomic_exchange(&a->deny_down, true)) {
-		st_log(ST_LOG_WARN, "authn", "denylist unreachable, tokens not checked err=%s",
-		       st_err_str(rc));
-	}
-	if (reply != NULL)
-		freeReplyObject(reply);
-	return hit;
-}
-
-static int
-bearer(struct st_req *req, struct gw_authn *a, const char *token, struct st_principal *out)
+bearer(struct st_req *req, struct gw_authn *a, const char *token, struct st_principal *out,
+       char jti[GW_JTI_MAX + 1])
 {
 	int64_t now_ms = st_now_wall_ms();
 	struct cred c;
@@ -264,10 +235,7 @@ bearer(struct st_req *req, struct gw_authn *a, const char *token, struct st_prin
 		st_strlcpy(c.jti, claims.jti, sizeof(c.jti));
 		cache_put(&a->tokens, &c);
 	}
-	if (denied(a, c.jti)) {
-		st_log(ST_LOG_INFO, "authn", "token refused reason=revoked");
-		return unauthorized(req, "token revoked");
-	}
+	st_strlcpy(jti, c.jti, GW_JTI_MAX + 1);
 	principal_fill(out, "user", c.sub, c.scopes);
 	return 0;
 }
@@ -448,13 +416,22 @@ api_key(struct st_req *req, struct gw_authn *a, const char *key, struct st_princ
 /* ---- the entry points ---- */
 
 int
-gw_authenticate(struct st_req *req, struct st_app *app, struct st_principal *out)
+gw_reply_revoked(struct st_req *req)
+{
+	st_log(ST_LOG_INFO, "authn", "token refused reason=revoked");
+	return unauthorized(req, "token revoked");
+}
+
+int
+gw_authenticate(struct st_req *req, struct st_app *app, struct st_principal *out,
+		char jti[GW_JTI_MAX + 1])
 {
 	struct gateway *gw = app->state;
 	const char *authz = st_http_header(req, "Authorization");
 	const char *key = st_http_header(req, "X-API-Key");
 
 	memset(out, 0, sizeof(*out));
+	jti[0] = '\0';
 	st_strlcpy(out->request_id, st_http_request_id(req), sizeof(out->request_id));
 	out->issued_ms = st_now_wall_ms();
 	if (authz != NULL && key != NULL)
@@ -470,7 +447,7 @@ gw_authenticate(struct st_req *req, struct st_app *app, struct st_principal *out
 			token++;
 		if (*token == '\0')
 			return unauthorized(req, "malformed token");
-		return bearer(req, gw->authn, token, out);
+		return bearer(req, gw->authn, token, out, jti);
 	}
 	if (key != NULL)
 		return api_key(req, gw->authn, key, out);
@@ -492,6 +469,8 @@ gw_access_decide(const struct gw_route *route, const char *method, const struct 
 		return 401;
 	if (route->access == GW_USER_ONLY && strcmp(p->kind, "user") != 0)
 		return 403;
+	if (!reading && route->write_alt != 0 && st_scopes_allow(p->scopes, route->write_alt))
+		return 0;
 	if (!st_scopes_allow(p->scopes, need)) {
 		*missing = need & ~p->scopes;
 		return 403;

@@ -38,10 +38,10 @@ struct gw_jwt_conf {
 
 /* The claims of a verified token that the gateway uses. */
 struct gw_jwt_claims {
-	char sub[128];   /* a valid principal subject */
-	char jti[64];    /* a valid principal field: it names the Redis denylist key */
-	unsigned scopes; /* enum st_scope bits from the space-separated `scope` */
-	int64_t exp;     /* Unix seconds */
+	char sub[128];            /* a valid principal subject */
+	char jti[GW_JTI_MAX + 1]; /* a valid principal field: it names the Redis denylist key */
+	unsigned scopes;          /* enum st_scope bits from the space-separated `scope` */
+	int64_t exp;              /* Unix seconds */
 };
 
 /* Where the key set comes from. Strings borrowed: they must outlive the cache. */

@@ -68,12 +68,15 @@ enum gw_access {
 };
 
 struct gw_route {
-	const char *prefix; /* "/api/v1/projects": the path equals it or continues with '/' */
-	int upstream;       /* index into struct gateway's upstreams */
+	/* "/api/v1/projects": the path equals it or continues with '/'. With `{name}` segments
+	 * ("/api/v1/sessions/{id}/data") it is a pattern the whole path must match. */
+	const char *prefix;
+	int upstream; /* index into struct gateway's upstreams */
 	enum gw_access access;
 	unsigned read_scope;  /* scopes for GET and HEAD */
 	unsigned write_scope; /* scopes for every other method */
 	enum gw_class cls;
+	unsigned write_alt; /* another set of scopes that also allows writing (0: none) */
 };
 
 /* The route owning path, or NULL (the gateway then answers 404). */
@@ -93,13 +96,21 @@ struct gw_authn; /* JWKS cache, API-key cache; opaque */
 enum st_err gw_authn_create(struct st_app *app, struct gw_authn **out);
 void gw_authn_destroy(struct gw_authn *a);
 
+/* Longest token id (jti) the gateway accepts; longer ones are refused as malformed. */
+#define GW_JTI_MAX 63
+
 /*
  * Establishes the caller from Authorization: Bearer <jwt> or X-API-Key. Returns 0 with *out
- * filled (kind "anonymous" when neither header is present), or answers 401 problem+json
- * itself (bad, expired or revoked credentials; the reason named, no secret echoed) and
- * returns 401. May answer 503 when auth cannot be asked about an API key.
+ * filled (kind "anonymous" when neither header is present) and jti set to a Bearer token's id
+ * ("" for other callers), or answers 401 problem+json itself (bad or expired credentials; the
+ * reason named, no secret echoed) and returns 401. Whether the token was revoked at logout is
+ * asked by gw_ratelimit_check in the same Redis round trip as the rate limit. May answer 503 when
+ * auth cannot be asked about an API key.
  */
-int gw_authenticate(struct st_req *req, struct st_app *app, struct st_principal *out);
+int gw_authenticate(struct st_req *req, struct st_app *app, struct st_principal *out,
+		    char jti[GW_JTI_MAX + 1]);
+/* Answers 401 for a token found on the logout denylist; returns 401. */
+int gw_reply_revoked(struct st_req *req);
 
 /*
  * Applies route's access level and scopes (read_scope for GET and HEAD, write_scope for other
@@ -116,14 +127,17 @@ struct gw_ratelimit;
 enum st_err gw_ratelimit_create(struct st_app *app, struct gw_ratelimit **out);
 void gw_ratelimit_destroy(struct gw_ratelimit *r);
 /*
- * Counts one request of class cls for key ("p:<sub>" for a principal, "ip:<addr>" for an
- * anonymous caller) and adds RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset to the
- * answer. Returns 0 to go on, or answers 429 with Retry-After and returns 429. When Redis is
- * down: goes on (fail-open) or answers 503 (GATEWAY_RATE_FAIL_CLOSED), and records it for
+ * In one Redis round trip: when jti is given (a Bearer token's; NULL or "" otherwise), asks the
+ * logout denylist, and when it holds the jti sets *revoked and returns 0 without counting or
+ * answering (the caller answers 401). Otherwise counts one request of class cls for key
+ * ("p:<sub>" for a principal, "ip:<addr>" for an anonymous caller) and adds RateLimit-Limit,
+ * RateLimit-Remaining and RateLimit-Reset to the answer. Returns 0 to go on, or answers 429 with
+ * Retry-After and returns 429. When Redis is down: goes on (fail-open, the denylist unchecked)
+ * or answers 503 (GATEWAY_RATE_FAIL_CLOSED; never for the health class), and records it for
  * health.
  */
 int gw_ratelimit_check(struct st_req *req, struct gw_ratelimit *r, const char *key,
-		       enum gw_class cls);
+		       enum gw_class cls, const char *jti, bool *revoked);
 /* True while the last Redis call of the limiter failed (for health). */
 bool gw_ratelimit_degraded(const struct gw_ratelimit *r);
 

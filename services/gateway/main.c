@@ -48,22 +48,22 @@ static const struct st_config_item config[] = {
 };
 
 /* What the gateway's own routes ask of a caller (their upstream is unused). */
-static const struct gw_route rule_health = { "/api/v1/health", -1,
-					     GW_PUBLIC,        ST_SCOPE_NONE,
-					     ST_SCOPE_NONE,    GW_CLASS_HEALTH };
+static const struct gw_route rule_health = {
+	"/api/v1/health", -1, GW_PUBLIC, ST_SCOPE_NONE, ST_SCOPE_NONE, GW_CLASS_HEALTH, 0
+};
 static const struct gw_route rule_dashboard_health = {
-	"/api/v1/health/detailed", -1,
-	GW_AUTHENTICATED,          ST_SCOPE_DASHBOARD,
-	ST_SCOPE_DASHBOARD,        GW_CLASS_HEALTH
+	"/api/v1/health/detailed", -1, GW_AUTHENTICATED, ST_SCOPE_DASHBOARD, ST_SCOPE_DASHBOARD,
+	GW_CLASS_HEALTH,           0
 };
 static const struct gw_route rule_dashboard = { "/api/v1/performance/summary",
 						-1,
 						GW_AUTHENTICATED,
 						ST_SCOPE_DASHBOARD,
 						ST_SCOPE_DASHBOARD,
-						GW_CLASS_DEFAULT };
+						GW_CLASS_DEFAULT,
+						0 };
 static const struct gw_route rule_public = {
-	"/api/v1/openapi.json", -1, GW_PUBLIC, ST_SCOPE_NONE, ST_SCOPE_NONE, GW_CLASS_DEFAULT
+	"/api/v1/openapi.json", -1, GW_PUBLIC, ST_SCOPE_NONE, ST_SCOPE_NONE, GW_CLASS_DEFAULT, 0
 };
 
 /* Runs an own route's handler after CORS and the guard. */

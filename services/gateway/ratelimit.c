@@ -7,14 +7,20 @@
  * loaded with SCRIPT LOAD and called with EVALSHA (reloaded after NOSCRIPT, e.g. after a Redis
  * restart), on Redis's own clock (TIME) so that every gateway replica agrees on "now".
  *
+ * The same script first asks the logout denylist about the token's jti (`auth:deny:<jti>`,
+ * written by auth), so that a request costs one Redis round trip, not two: at the front door's
+ * rates the round trips, not Redis, were the limit (a pool of connections shared by every
+ * thread, each held for a round trip). A revoked token is answered before it is counted.
+ *
  * gw_gcra_step is the same formula in C: the script decides and writes, and gw_gcra_step
  * recomputes its answer from the script's inputs (the stored TAT and Redis's now) to derive the
  * header values; the unit tests check the arithmetic on it. Both clamp a TAT further ahead
  * than one full burst (the clock went backwards) so that a clock step cannot lock a caller out
  * for longer than a minute.
  *
- * Redis down: requests go on (fail-open) unless GATEWAY_RATE_FAIL_CLOSED, and
- * gw_ratelimit_degraded says so for health.
+ * Redis down: requests go on (fail-open: neither limited nor checked against the denylist)
+ * unless GATEWAY_RATE_FAIL_CLOSED, which refuses them with 503, except the health class so
+ * that monitors still see the gateway; gw_ratelimit_degraded says so for health.
  */
 #include <hiredis/hiredis.h>
 #include <openssl/evp.h>
@@ -31,10 +37,14 @@
 #define FAIL_RETRY_AFTER_S 5
 #define KEY_MAX            256
 
-/* KEYS[1]: the key; ARGV[1]: period in us; ARGV[2]: burst. Returns {allowed, the stored TAT
- * (0 when none), now}, from which gw_gcra_step derives the header values with the same
- * formula. The TAT is written with %d: tostring would round its 16 digits. */
-static const char script[] = "local t = redis.call('TIME')\n"
+/* KEYS[1]: the key; KEYS[2] (optional): a denylist key; ARGV[1]: period in us; ARGV[2]:
+ * burst. Returns {-1, 0, 0} when KEYS[2] exists, else {allowed, the stored TAT (0 when none),
+ * now}, from which gw_gcra_step derives the header values with the same formula. The TAT is
+ * written with %d: tostring would round its 16 digits. */
+static const char script[] = "if KEYS[2] and redis.call('EXISTS', KEYS[2]) == 1 then\n"
+			     "  return {-1, 0, 0}\n"
+			     "end\n"
+			     "local t = redis.call('TIME')\n"
 			     "local now = tonumber(t[1]) * 1000000 + tonumber(t[2])\n"
 			     "local period = tonumber(ARGV[1])\n"
 			     "local window = period * tonumber(ARGV[2])\n"
@@ -129,25 +139,33 @@ is_noscript(const struct redisReply *reply)
 	       strncmp(reply->str, "NOSCRIPT", 8) == 0;
 }
 
-/* Runs the script for key; fills v with its three integers. */
+/* Runs the script for key (and deny_key, may be NULL); fills v with its three integers. */
 static enum st_err
-run_script(struct gw_ratelimit *r, const char *key, int64_t period_us, int burst, long long v[3])
+run_script(struct gw_ratelimit *r, const char *key, const char *deny_key, int64_t period_us,
+	   int burst, long long v[3])
 {
 	char period[24], bursts[16];
-	const char *eval[] = { "EVALSHA", r->sha, "1", key, period, bursts };
+	const char *eval[7] = { "EVALSHA", r->sha, "1", key };
 	const char *load[] = { "SCRIPT", "LOAD", script };
 	struct redisReply *reply = NULL;
+	int argc = 4;
 	enum st_err rc;
 
 	snprintf(period, sizeof(period), "%lld", (long long)period_us);
 	snprintf(bursts, sizeof(bursts), "%d", burst);
-	rc = st_redis_argv(r->redis, 6, eval, NULL, &reply);
+	if (deny_key != NULL) {
+		eval[2] = "2";
+		eval[argc++] = deny_key;
+	}
+	eval[argc++] = period;
+	eval[argc++] = bursts;
+	rc = st_redis_argv(r->redis, argc, eval, NULL, &reply);
 	if (rc == ST_ERR_INVALID && is_noscript(reply)) {
 		freeReplyObject(reply);
 		reply = NULL;
 		rc = st_redis_argv(r->redis, 3, load, NULL, NULL);
 		if (rc == ST_OK)
-			rc = st_redis_argv(r->redis, 6, eval, NULL, &reply);
+			rc = st_redis_argv(r->redis, argc, eval, NULL, &reply);
 	}
 	if (rc == ST_ERR_INVALID) {
 		st_log(ST_LOG_ERROR, "ratelimit", "script failed: %s",
@@ -191,9 +209,10 @@ ceil_s(int64_t us)
 }
 
 int
-gw_ratelimit_check(struct st_req *req, struct gw_ratelimit *r, const char *key, enum gw_class cls)
+gw_ratelimit_check(struct st_req *req, struct gw_ratelimit *r, const char *key, enum gw_class cls,
+		   const char *jti, bool *revoked)
 {
-	char rkey[KEY_MAX + 32];
+	char rkey[KEY_MAX + 32], dkey[GW_JTI_MAX + 16];
 	long long v[3];
 	int limit;
 	int64_t period;
@@ -204,19 +223,29 @@ gw_ratelimit_check(struct st_req *req, struct gw_ratelimit *r, const char *key, 
 		cls = GW_CLASS_DEFAULT;
 	limit = r->limits[cls];
 	period = MINUTE_US / limit;
+	*revoked = false;
 	snprintf(rkey, sizeof(rkey), "rl:%s:%.*s", class_names[cls], KEY_MAX, key);
+	if (jti != NULL && *jti != '\0')
+		snprintf(dkey, sizeof(dkey), "auth:deny:%.*s", GW_JTI_MAX, jti);
 	if (r->redis != NULL)
-		rc = run_script(r, rkey, period, limit, v);
+		rc = run_script(r, rkey, jti != NULL && *jti != '\0' ? dkey : NULL, period, limit,
+				v);
 	if (rc != ST_OK) {
 		if (!atomic_exchange(&r->degraded, true))
-			st_log(ST_LOG_WARN, "ratelimit", "Redis unreachable, requests %s err=%s",
+			st_log(ST_LOG_WARN, "ratelimit",
+			       "Redis unreachable, requests %s, tokens not checked against the "
+			       "denylist err=%s",
 			       r->fail_closed ? "refused" : "not limited", st_err_str(rc));
-		if (r->fail_closed)
+		if (r->fail_closed && cls != GW_CLASS_HEALTH)
 			return st_http_reply_unavailable(req, FAIL_RETRY_AFTER_S, "rate limiting");
 		return 0;
 	}
 	if (atomic_exchange(&r->degraded, false))
 		st_log(ST_LOG_INFO, "ratelimit", "Redis reachable again");
+	if (v[0] == -1) {
+		*revoked = true;
+		return 0;
+	}
 	g = gw_gcra_step(v[2], v[1], period, limit);
 	if (g.allowed != (v[0] == 1)) /* the script decides; the two formulas must agree */
 		st_log(ST_LOG_ERROR, "ratelimit", "script and C arithmetic disagree");

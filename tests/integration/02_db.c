@@ -251,6 +251,69 @@ START_TEST(checkout_timeout_when_exhausted)
 }
 END_TEST
 
+/* Statements are prepared once per connection and then only executed; a schema change that
+ * alters a prepared statement's result fails it at most once, and the connection comes back
+ * with a fresh cache. */
+START_TEST(statements_prepared_once)
+{
+	struct st_db_pool *pool = make_pool(1, 1000, 0, NULL);
+	struct st_db_conn *conn = NULL;
+	struct st_db_result *res = NULL;
+	const char *params[] = { "41" };
+	const char *count_sql = "SELECT count(*) FROM pg_prepared_statements "
+				"WHERE statement LIKE '%it_prep' || '_marker%'"; /* not itself */
+	char err[256];
+	enum st_err rc;
+
+	ck_assert_int_eq(st_db_acquire(pool, &conn), ST_OK);
+	for (int i = 0; i < 3; i++) {
+		ck_assert_int_eq(st_db_query(conn, "SELECT $1::int + 1 AS it_prep_marker", 1,
+					     params, &res, err, sizeof(err)),
+				 ST_OK);
+		ck_assert_str_eq(st_db_get(res, 0, 0), "42");
+		st_db_result_free(res);
+	}
+	ck_assert_int_eq(st_db_query(conn, count_sql, 0, NULL, &res, err, sizeof(err)), ST_OK);
+	ck_assert_str_eq(st_db_get(res, 0, 0), "1"); /* prepared once, run three times */
+	st_db_result_free(res);
+	/* A statement with an error is not kept, and reports its error as before. */
+	ck_assert_int_eq(st_db_query(conn, "SELECT no_such_column FROM pg_class", 0, NULL, NULL,
+				     err, sizeof(err)),
+			 ST_ERR_INTERNAL);
+	ck_assert_msg(strstr(err, "no_such_column") != NULL, "%s", err);
+
+	ck_assert_int_eq(st_db_query(conn, "CREATE TEMP TABLE it_prep (a int)", 0, NULL, NULL, err,
+				     sizeof(err)),
+			 ST_OK);
+	ck_assert_int_eq(st_db_query(conn, "INSERT INTO it_prep VALUES (1)", 0, NULL, NULL, err,
+				     sizeof(err)),
+			 ST_OK);
+	ck_assert_int_eq(
+		st_db_query(conn, "SELECT * FROM it_prep", 0, NULL, &res, err, sizeof(err)), ST_OK);
+	ck_assert_int_eq(st_db_cols(res), 1);
+	st_db_result_free(res);
+	ck_assert_int_eq(st_db_query(conn, "ALTER TABLE it_prep ADD COLUMN b int", 0, NULL, NULL,
+				     err, sizeof(err)),
+			 ST_OK);
+	rc = st_db_query(conn, "SELECT * FROM it_prep", 0, NULL, &res, err, sizeof(err));
+	if (rc == ST_OK) { /* the server re-planned it by itself */
+		ck_assert_int_eq(st_db_cols(res), 2);
+		st_db_result_free(res);
+	}
+	st_db_release(pool, conn);
+	conn = NULL;
+	ck_assert_int_eq(st_db_acquire(pool, &conn), ST_OK);
+	if (rc != ST_OK) { /* replaced: a fresh connection, with no temp table and no cache */
+		ck_assert_int_eq(st_db_query(conn, count_sql, 0, NULL, &res, err, sizeof(err)),
+				 ST_OK);
+		ck_assert_str_eq(st_db_get(res, 0, 0), "0");
+		st_db_result_free(res);
+	}
+	st_db_release(pool, conn);
+	st_db_pool_destroy(pool);
+}
+END_TEST
+
 START_TEST(release_rolls_back)
 {
 	struct st_db_pool *pool = make_pool(1, 1000, 0, NULL);
@@ -401,6 +464,7 @@ db_suite(void)
 	tcase_add_test(tc, parameters_round_trip);
 	tcase_add_test(tc, errors_map_to_st_err);
 	tcase_add_test(tc, checkout_timeout_when_exhausted);
+	tcase_add_test(tc, statements_prepared_once);
 	tcase_add_test(tc, release_rolls_back);
 	tcase_add_test(tc, lost_connection_is_reported_then_replaced);
 	suite_add_tcase(s, tc);

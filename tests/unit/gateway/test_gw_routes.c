@@ -39,6 +39,10 @@ static const struct {
 	{ "/api/v1/projects/p1/subjects", INGEST, GW_AUTHENTICATED, ST_SCOPE_READ, ST_SCOPE_WRITE },
 	{ "/api/v1/subjects/s", INGEST, GW_AUTHENTICATED, ST_SCOPE_READ, ST_SCOPE_WRITE },
 	{ "/api/v1/sessions/x/readings", INGEST, GW_AUTHENTICATED, ST_SCOPE_READ, ST_SCOPE_WRITE },
+	{ "/api/v1/sessions/x/data", INGEST, GW_AUTHENTICATED, ST_SCOPE_READ, ST_SCOPE_WRITE },
+	{ "/api/v1/sessions/x/data/export", INGEST, GW_AUTHENTICATED, ST_SCOPE_READ,
+	  ST_SCOPE_WRITE },
+	{ "/api/v1/sessions/x/results", INGEST, GW_AUTHENTICATED, ST_SCOPE_READ, ST_SCOPE_WRITE },
 	{ "/api/v1/stats/ranking", STATISTICS, GW_AUTHENTICATED, ST_SCOPE_READ, ST_SCOPE_WRITE },
 	{ "/api/v1/datasets", STATISTICS, GW_AUTHENTICATED, ST_SCOPE_READ, ST_SCOPE_WRITE },
 	{ "/api/v1/regions/13", STATISTICS, GW_AUTHENTICATED, ST_SCOPE_READ, ST_SCOPE_WRITE },
@@ -83,6 +87,14 @@ START_TEST(route_table)
 	ck_assert_uint_eq(r->read_scope, routes[_i].read_scope);
 	ck_assert_uint_eq(r->write_scope, routes[_i].write_scope);
 	ck_assert_int_eq(r->cls, GW_CLASS_DEFAULT);
+	/* devices post readings and results with ingest; nothing else takes it for write */
+	if (strstr(routes[_i].path, "/sessions/x/data") != NULL &&
+	    strstr(routes[_i].path, "/export") == NULL)
+		ck_assert_uint_eq(r->write_alt, ST_SCOPE_INGEST);
+	else if (strstr(routes[_i].path, "/sessions/x/results") != NULL)
+		ck_assert_uint_eq(r->write_alt, ST_SCOPE_INGEST);
+	else
+		ck_assert_uint_eq(r->write_alt, 0);
 }
 END_TEST
 

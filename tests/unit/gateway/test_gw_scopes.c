@@ -9,23 +9,31 @@
 #include "gateway/authn_int.h"
 
 static const struct gw_route public_route = {
-	"/api/v1/auth/login", 0, GW_PUBLIC, ST_SCOPE_NONE, ST_SCOPE_NONE, GW_CLASS_DEFAULT
+	"/api/v1/auth/login", 0, GW_PUBLIC, ST_SCOPE_NONE, ST_SCOPE_NONE, GW_CLASS_DEFAULT, 0
 };
-static const struct gw_route data_route = { "/api/v1/projects", 1,
-					    GW_AUTHENTICATED,   ST_SCOPE_READ,
-					    ST_SCOPE_WRITE,     GW_CLASS_DEFAULT };
-static const struct gw_route admin_route = { "/api/v1/users",  0,
-					     GW_AUTHENTICATED, ST_SCOPE_ADMIN,
-					     ST_SCOPE_ADMIN,   GW_CLASS_DEFAULT };
-static const struct gw_route dash_route = { "/api/v1/health/detailed", 0,
-					    GW_AUTHENTICATED,          ST_SCOPE_DASHBOARD,
-					    ST_SCOPE_DASHBOARD,        GW_CLASS_HEALTH };
-static const struct gw_route keys_route = { "/api/v1/api-keys", 0,
-					    GW_USER_ONLY,       ST_SCOPE_NONE,
-					    ST_SCOPE_NONE,      GW_CLASS_DEFAULT };
-static const struct gw_route ingest_route = { "/api/v1/readings", 1,
-					      GW_AUTHENTICATED,   ST_SCOPE_READ,
-					      ST_SCOPE_INGEST,    GW_CLASS_DEFAULT };
+static const struct gw_route data_route = {
+	"/api/v1/projects", 1, GW_AUTHENTICATED, ST_SCOPE_READ, ST_SCOPE_WRITE, GW_CLASS_DEFAULT, 0
+};
+static const struct gw_route admin_route = {
+	"/api/v1/users", 0, GW_AUTHENTICATED, ST_SCOPE_ADMIN, ST_SCOPE_ADMIN, GW_CLASS_DEFAULT, 0
+};
+static const struct gw_route dash_route = {
+	"/api/v1/health/detailed", 0, GW_AUTHENTICATED, ST_SCOPE_DASHBOARD, ST_SCOPE_DASHBOARD,
+	GW_CLASS_HEALTH,           0
+};
+static const struct gw_route keys_route = {
+	"/api/v1/api-keys", 0, GW_USER_ONLY, ST_SCOPE_NONE, ST_SCOPE_NONE, GW_CLASS_DEFAULT, 0
+};
+static const struct gw_route ingest_route = {
+	"/api/v1/readings", 1, GW_AUTHENTICATED, ST_SCOPE_READ, ST_SCOPE_INGEST, GW_CLASS_DEFAULT, 0
+};
+static const struct gw_route data_or_ingest_route = { "/api/v1/sessions/{id}/data",
+						      1,
+						      GW_AUTHENTICATED,
+						      ST_SCOPE_READ,
+						      ST_SCOPE_WRITE,
+						      GW_CLASS_DEFAULT,
+						      ST_SCOPE_INGEST };
 
 static struct st_principal
 who(const char *kind, unsigned scopes)
@@ -98,6 +106,13 @@ static const struct access_case cases[] = {
 	{ &ingest_route, "POST", "apikey", IN, 0, 0 },
 	{ &ingest_route, "GET", "apikey", IN, 403, R },
 	{ &ingest_route, "POST", "user", R | W | A | D, 403, IN },
+	/* readings: write, or ingest alone (a device); reading them still needs read */
+	{ &data_or_ingest_route, "POST", "apikey", IN, 0, 0 },
+	{ &data_or_ingest_route, "POST", "user", R | W, 0, 0 },
+	{ &data_or_ingest_route, "POST", "user", R, 403, W },
+	{ &data_or_ingest_route, "GET", "apikey", IN, 403, R },
+	{ &data_or_ingest_route, "GET", "user", R, 0, 0 },
+	{ &data_or_ingest_route, "POST", "anonymous", 0, 401, 0 },
 };
 
 START_TEST(access_table)

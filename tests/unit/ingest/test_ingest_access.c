@@ -13,8 +13,8 @@ caller(unsigned scopes)
 	struct st_principal p;
 
 	memset(&p, 0, sizeof(p));
-	strcpy(p.kind, "user");
-	strcpy(p.sub, "0b5c7a9e-2f4d-4d7e-9a1c-3e6f8b2d1c40");
+	st_strlcpy(p.kind, "user", sizeof(p.kind));
+	st_strlcpy(p.sub, "0b5c7a9e-2f4d-4d7e-9a1c-3e6f8b2d1c40", sizeof(p.sub));
 	p.scopes = scopes;
 	return p;
 }
