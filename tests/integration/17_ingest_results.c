@@ -2,7 +2,8 @@
  * Diagnosis results against the running suite, through the public API (it_api_url()): a CSV
  * file scored with the project's category weights and checked against figures computed by
  * hand; a replacement upload; bad lines answered 400 with their line numbers and nothing
- * stored; a wrong content type 415 and an oversized file 413; an outsider answered 404; a
+ * stored; a wrong content type 415 and an oversized file 413; unusable project weights 422,
+ * all-zero weights a plain mean; an outsider answered 404; a
  * device (scope ingest) uploading straight to ingest; and the result's event on
  * strata.sessions, found by session id.
  *
@@ -405,10 +406,12 @@ START_TEST(bad_lines_get_400_with_their_numbers)
 }
 END_TEST
 
+/* 100001 short lines: over INGEST_RESULTS_MAX_ROWS (100000) and, at about 1.3 MB, over the
+ * default HTTP_BODY_MAX (1 MiB) too: 413 whichever limit the suite runs with. */
 START_TEST(wrong_type_and_oversized_files)
 {
 	size_t cap = 2 * 1024 * 1024, n;
-	char *big = malloc(cap + 64);
+	char *big = malloc(cap);
 	struct it_resp r;
 
 	ck_assert_int_eq(post_results(&fx.owner, "application/json", "{}", &r), 415);
@@ -416,13 +419,46 @@ START_TEST(wrong_type_and_oversized_files)
 	it_resp_cleanup(&r);
 
 	n = (size_t)snprintf(big, cap, "item,category,response,correct,reaction_ms\n");
-	for (int i = 0; n + 64 < cap; i++)
-		n += (size_t)snprintf(big + n, cap - n, "item-%d,category,response,1,%d\n", i, i);
+	for (int i = 0; i <= 100000; i++)
+		n += (size_t)snprintf(big + n, cap - n, "i%d,c,,1,1\n", i);
+	ck_assert_uint_lt(n, cap - 1);
 	ck_assert_int_eq(post_results(&fx.owner, "text/csv", big, &r), 413);
 	ck_assert(is_problem(&r));
 	it_resp_cleanup(&r);
 	free(big);
 	ck_assert_int_eq(get_results(&fx.owner, &r), 404);
+	it_resp_cleanup(&r);
+}
+END_TEST
+
+/* Weights the scoring cannot use are the project's fault: 422 naming them, nothing stored. */
+START_TEST(bad_project_weights_get_422)
+{
+	const char *p[] = { fx.project };
+	struct it_resp r;
+
+	sql("UPDATE ingest.projects SET settings = "
+	    "'{\"category_weights\": {\"memory\": -1}}'::jsonb WHERE id = $1",
+	    1, p, NULL, 0);
+	ck_assert_int_eq(post_results(&fx.owner, "text/csv", sample, &r), 422);
+	ck_assert(is_problem(&r));
+	ck_assert_ptr_nonnull(strstr(r.body, "settings.category_weights.memory"));
+	it_resp_cleanup(&r);
+	ck_assert_int_eq(get_results(&fx.owner, &r), 404);
+	it_resp_cleanup(&r);
+
+	/* every category weighing 0: the plain mean, 100 * (3/4 + 1/3) / 2 */
+	sql("UPDATE ingest.projects SET settings = "
+	    "'{\"category_weights\": {\"memory\": 0, \"attention\": 0}}'::jsonb WHERE id = $1",
+	    1, p, NULL, 0);
+	ck_assert_int_eq(post_results(&fx.owner, "text/csv", sample, &r), 201);
+	{
+		cJSON *doc = cJSON_Parse(r.body);
+
+		ck_assert_num(doc, "score", 54.17);
+		ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(doc, "equal_weights")));
+		cJSON_Delete(doc);
+	}
 	it_resp_cleanup(&r);
 }
 END_TEST
@@ -538,6 +574,7 @@ ingest_results_suite(void)
 	tcase_add_test(tc, a_file_is_scored_stored_and_replaced);
 	tcase_add_test(tc, bad_lines_get_400_with_their_numbers);
 	tcase_add_test(tc, wrong_type_and_oversized_files);
+	tcase_add_test(tc, bad_project_weights_get_422);
 	tcase_add_test(tc, an_outsider_gets_404);
 	tcase_add_test(tc, a_device_uploads);
 	tcase_add_test(tc, the_result_is_an_event_on_strata_sessions);
