@@ -73,4 +73,71 @@ int ingest_session_access(struct st_req *req, struct st_app *app, const char *id
  * unreachable or timed out, 409 for a conflict, 400 for data it refused, else 500. */
 int ingest_reply_db_error(struct st_req *req, enum st_err rc);
 
+/* ---- diagnosis results (results helper: results_parse.c, results.c) ---- */
+
+/* One line of a results file. The strings are owned by the struct ingest_results. */
+struct ingest_result_row {
+	char *item;
+	char *category;
+	char *response; /* "" when empty */
+	bool correct;
+	double reaction_ms;
+	int line; /* the physical line the record starts on (the header is line 1) */
+};
+
+/* A parsed results file: rows in file order. Free with ingest_results_cleanup. */
+struct ingest_results {
+	struct ingest_result_row *rows;
+	size_t n, cap;
+};
+
+/*
+ * Parses and validates a results CSV (results_parse.c explains the format). ST_OK with out
+ * filled; ST_ERR_INVALID with line-numbered entries in errs (out is then empty); ST_ERR_TOO_LARGE
+ * when the file has more than max_rows data lines (nothing kept, nothing in errs).
+ */
+enum st_err ingest_results_parse(const char *csv, size_t len, size_t max_rows,
+				 struct ingest_results *out, struct st_json_errs *errs);
+void ingest_results_cleanup(struct ingest_results *r);
+
+/* Reaction-time statistics of a group of rows, in milliseconds. */
+struct ingest_rt_stats {
+	double mean, median, p90, sd, min, max;
+};
+
+struct ingest_category_score {
+	const char *category; /* borrowed from the rows */
+	size_t n, correct;
+	double accuracy; /* correct / n */
+	double weight;   /* the weight the score used */
+	struct ingest_rt_stats rt;
+};
+
+/* A scored file. Free with ingest_score_cleanup. */
+struct ingest_score {
+	struct ingest_category_score *cats; /* sorted by category (byte order) */
+	size_t ncats;
+	size_t n, correct;
+	double accuracy;
+	struct ingest_rt_stats rt;
+	double score;       /* 0..100 */
+	bool equal_weights; /* every category present weighed 0: a plain mean was used */
+};
+
+/*
+ * Scores parsed rows (at least one) with weights, the project's settings.category_weights (an
+ * object category -> non-negative number; NULL or JSON null for none; a category without a
+ * weight weighs 1). ST_ERR_INVALID with entries in errs when weights is malformed.
+ */
+enum st_err ingest_results_score(const struct ingest_results *r, const cJSON *weights,
+				 struct ingest_score *out, struct st_json_errs *errs);
+void ingest_score_cleanup(struct ingest_score *s);
+
+/* The summary document of a score (figures rounded for people); the caller owns it. */
+cJSON *ingest_score_json(const struct ingest_score *s);
+
+/* POST and GET /api/v1/sessions/{id}/results (results.c). */
+int results_post(struct st_req *req, void *ctx);
+int results_get(struct st_req *req, void *ctx);
+
 #endif
