@@ -140,4 +140,145 @@ cJSON *ingest_score_json(const struct ingest_score *s);
 int results_post(struct st_req *req, void *ctx);
 int results_get(struct st_req *req, void *ctx);
 
+/* ---- resources helper: projects, members, subjects, sessions, their events ---- */
+
+/* Route handlers (projects.c, members.c, subjects.c, sessions.c). */
+int projects_create(struct st_req *req, void *ctx);
+int projects_list(struct st_req *req, void *ctx);
+int projects_get(struct st_req *req, void *ctx);
+int projects_patch(struct st_req *req, void *ctx);
+int projects_delete(struct st_req *req, void *ctx);
+int members_list(struct st_req *req, void *ctx);
+int members_add(struct st_req *req, void *ctx);
+int members_patch(struct st_req *req, void *ctx);
+int members_delete(struct st_req *req, void *ctx);
+int subjects_create(struct st_req *req, void *ctx);
+int subjects_list(struct st_req *req, void *ctx);
+int subjects_get(struct st_req *req, void *ctx);
+int subjects_patch(struct st_req *req, void *ctx);
+int subjects_delete(struct st_req *req, void *ctx);
+int sessions_create(struct st_req *req, void *ctx);
+int sessions_list(struct st_req *req, void *ctx);
+int sessions_get(struct st_req *req, void *ctx);
+int sessions_patch(struct st_req *req, void *ctx);
+int sessions_start(struct st_req *req, void *ctx);
+int sessions_stop(struct st_req *req, void *ctx);
+int sessions_complete(struct st_req *req, void *ctx);
+int sessions_fail(struct st_req *req, void *ctx);
+
+#define INGEST_TOPIC_SESSIONS "strata.sessions"
+#define INGEST_TOPIC_COMMANDS "strata.session-commands"
+#define INGEST_EVENT_SOURCE   "/strata/ingest"
+
+/*
+ * Publishes one CloudEvent of type (e.g. "strata.session.started", "strata.session.scored")
+ * on strata.sessions, keyed by session_id, and waits for the broker's acknowledgement. Takes
+ * ownership of data (always, also on failure). ST_ERR_UNAVAILABLE when Kafka cannot take it
+ * (answer 503 with Retry-After), ST_ERR_INVALID for a missing id or type.
+ */
+enum st_err ingest_session_event(struct st_app *app, const char *session_id, const char *type,
+				 cJSON *data);
+
+/*
+ * The same, and in the same produce call a "strata.session.command" on strata.session-commands
+ * (data {"session_id", "device", "command"}) when command is non-NULL: both are acknowledged
+ * or the call fails. device may be NULL or "" (JSON null). Takes ownership of data.
+ */
+enum st_err ingest_session_publish(struct st_app *app, const char *session_id, const char *type,
+				   cJSON *data, const char *device, const char *command);
+
+/* The session state machine (session_state.c, pure). */
+enum ingest_status {
+	INGEST_STATUS_CREATED = 0,
+	INGEST_STATUS_RUNNING,
+	INGEST_STATUS_STOPPED,
+	INGEST_STATUS_COMPLETED,
+	INGEST_STATUS_FAILED,
+	INGEST_STATUS_COUNT,
+};
+
+enum ingest_action {
+	INGEST_ACTION_START = 0,
+	INGEST_ACTION_STOP,
+	INGEST_ACTION_COMPLETE,
+	INGEST_ACTION_FAIL,
+	INGEST_ACTION_COUNT,
+};
+
+/* "created" ... "failed" and back; false / "" for anything else. */
+bool ingest_status_parse(const char *s, enum ingest_status *out);
+const char *ingest_status_name(enum ingest_status st);
+/* True for completed and failed: nothing changes a closed session any more. */
+bool ingest_status_closed(enum ingest_status st);
+
+/* What an action does from a state. */
+struct ingest_move {
+	enum ingest_status to;
+	const char *event;   /* the CloudEvent type, e.g. "strata.session.started" */
+	const char *command; /* "start", "stop" or NULL: the device command it sends */
+};
+
+/* True and *out filled when action is allowed from `from`; false for an illegal move. */
+bool ingest_session_move(enum ingest_action action, enum ingest_status from,
+			 struct ingest_move *out);
+/* The states action is allowed from, as a PostgreSQL text[] literal ("{created,running}"),
+ * for the guard of the atomic UPDATE. cap >= 64. */
+void ingest_session_from_array(enum ingest_action action, char *buf, size_t cap);
+/* "start", "stop", "complete", "fail". */
+const char *ingest_action_name(enum ingest_action action);
+
+/* Pure validation and paging helpers shared by the resource files (resources_validate.c). */
+
+/* The number of characters of a UTF-8 string, or (size_t)-1 when it holds a control
+ * character or is not valid UTF-8. */
+size_t ingest_text_chars(const char *s);
+/* True for a device name: 1 to 128 characters of [A-Za-z0-9._:-]. */
+bool ingest_device_valid(const char *s);
+/* Validates a project's settings object: category_weights, when present, must be an object
+ * of category name (1..100 characters) -> finite non-negative number. Records errors under
+ * field ("settings"). */
+void ingest_settings_check(const cJSON *settings, const char *field, struct st_json_errs *errs);
+
+#define INGEST_LIST_DEFAULT 50
+#define INGEST_LIST_MAX     1000
+#define INGEST_CURSOR_MAX   128
+
+/* Cursors are opaque to clients: base64url of "<created_at in Unix microseconds>:<id>". */
+void ingest_cursor_encode(const char *micros, const char *id, char *out, size_t cap);
+/* Splits a cursor; false when it is not one ingest_cursor_encode made. micros >= 24 bytes,
+ * id >= INGEST_UUID_LEN. */
+bool ingest_cursor_decode(const char *cursor, char *micros, size_t mcap, char *id, size_t idcap);
+
+/*
+ * Reads ?limit= and ?cursor= of a list request. On success returns 0 with *limit set and
+ * micros/id filled ("" when there is no cursor). Otherwise replies 400 with errors[] and
+ * returns 400.
+ */
+int ingest_page_params(struct st_req *req, int *limit, char *micros, size_t mcap, char *id,
+		       size_t idcap);
+
+/* Adds "next_cursor" to page: the cursor after row limit-1 when rows > limit, else null.
+ * micros_col and id_col are the result columns of the sort key. */
+struct st_db_result;
+void ingest_page_next(cJSON *page, const struct st_db_result *res, int rows, int limit,
+		      int micros_col, int id_col);
+
+/* A bounded JSON object (metadata, settings): its printed size in bytes must not exceed max. */
+bool ingest_json_fits(const cJSON *obj, size_t max);
+
+/* The largest metadata / settings object accepted, in bytes of compact JSON. */
+#define INGEST_METADATA_MAX 16384
+
+/* A timestamptz column as RFC 3339 UTC with milliseconds, and as Unix microseconds. */
+#define INGEST_TS(col)     "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+#define INGEST_MICROS(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
+
+/* The caller's user id when the principal's subject is a UUID, else NULL (matches no member). */
+const char *ingest_caller_id(struct st_req *req);
+
+/* Answers 503 with Retry-After for a Kafka failure (ST_ERR_UNAVAILABLE and others). */
+int ingest_reply_kafka_error(struct st_req *req, enum st_err rc);
+
+/* ---- end of the resources helper's block ---- */
+
 #endif

@@ -25,8 +25,6 @@
 #include "strata/log.h"
 
 #define RESULTS_EVENT_TYPE "strata.session.results"
-#define SESSIONS_TOPIC     "strata.sessions"
-#define EVENT_SOURCE       "/strata/ingest"
 #define RETRY_AFTER_S      2
 
 /* A timestamptz column as RFC 3339 UTC with milliseconds. */
@@ -58,34 +56,6 @@ static const char get_sql[] =
 	"SELECT summary::text, " TS("created_at") ", " TS("updated_at") " "
 	"FROM session_results WHERE session_id = $1::uuid";
 /* clang-format on */
-
-/*
- * Publishes one event about a session on strata.sessions, keyed by the session id, and waits
- * for Kafka's acknowledgement. Takes data.
- */
-/* merge: replace with ingest_session_event */
-static enum st_err
-results_publish(struct st_app *app, const char *session_id, const char *type, cJSON *data)
-{
-	char *value = st_cloudevent_build(EVENT_SOURCE, type, session_id, data);
-	struct st_kafka_msg msg = { 0 };
-	enum st_err rc;
-
-	if (value == NULL)
-		return ST_ERR_INTERNAL;
-	if (app->kafka == NULL) {
-		st_free(value);
-		return ST_ERR_UNAVAILABLE;
-	}
-	msg.topic = SESSIONS_TOPIC;
-	msg.key = session_id;
-	msg.key_len = strlen(session_id);
-	msg.value = value;
-	msg.value_len = strlen(value);
-	rc = st_kafka_produce(app->kafka, &msg);
-	st_free(value);
-	return rc;
-}
 
 /* True for Content-Type text/csv, with or without parameters (charset=utf-8, header=present). */
 static bool
@@ -192,7 +162,8 @@ store(struct st_app *app, const struct ingest_session_ref *ref, const struct ing
 		rc = st_db_query(conn, insert_items_sql, 2, params, NULL, NULL, 0);
 	}
 	if (rc == ST_OK) {
-		rc = results_publish(app, ref->id, RESULTS_EVENT_TYPE, cJSON_Duplicate(doc, true));
+		rc = ingest_session_event(app, ref->id, RESULTS_EVENT_TYPE,
+					  cJSON_Duplicate(doc, true));
 		if (rc != ST_OK) {
 			st_log(ST_LOG_WARN, "results",
 			       "cannot publish the result event (%s) session=%s", st_err_str(rc),
