@@ -50,6 +50,9 @@ export CK_DEFAULT_TIMEOUT="${CK_DEFAULT_TIMEOUT:-20}"
 # bucket: give the tests a larger one than the default 100 a minute (the burst test still
 # reaches it).
 export GATEWAY_RATE_DEFAULT="${GATEWAY_RATE_DEFAULT:-1000}"
+# A revoked API key must stop working within the cache's lifetime (30 s by default, 60 at
+# most): a short one keeps the test that waits for it short.
+export GATEWAY_APIKEY_CACHE_S="${GATEWAY_APIKEY_CACHE_S:-5}"
 
 SANITIZER_PATTERN='ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:'
 
