@@ -43,8 +43,17 @@ struct st_req {
 	bool has_principal;
 	char *body;
 	size_t body_len;
-	bool body_read;
-	char headers[1024]; /* extra response headers, "Name: value\r\n" each */
+	bool body_read; /* st_http_body has it whole in body */
+	/* The body on the wire, as st_http_body_read has taken it so far: what an answer may
+	 * leave unread, and what the server does with that rest afterwards. */
+	int64_t body_declared; /* Content-Length; -1 chunked; 0 when none was sent */
+	int64_t body_seen;     /* bytes read */
+	bool body_end;         /* read to its end, or none was sent */
+	bool body_broken;      /* the client went away or framed it badly: nothing more to read */
+	bool body_invited;     /* 100 Continue sent, or the client never asked to wait for it */
+	bool closing;          /* the answer said Connection: close */
+	bool aborted;          /* a streamed answer was cut (st_http_stream_abort) */
+	char headers[1024];    /* extra response headers, "Name: value\r\n" each */
 	size_t headers_len;
 	bool headers_cut;
 	int status;
@@ -54,6 +63,20 @@ struct st_req {
 	bool stream_raw;     /* streaming with Content-Length: writes go out as they are */
 	bool stream_no_body; /* streaming a head only (HEAD, 204, 304): writes are dropped */
 };
+
+/* Notes how the request's body is framed (none, Content-Length, chunked) before anything
+ * reads it or answers. */
+void http_req_begin(struct st_req *req);
+
+/*
+ * After the answer: reads and drops what is left of the request body (a lingering close), for
+ * at most 16 MiB and 2 s (http_req.c), so that the client reads the answer rather than a
+ * reset, which closing on unread bytes would make the kernel send. The connection is
+ * kept only when the body ended and the answer did not say close. A client still waiting for
+ * 100 Continue is not read: it may never send. May block for the bounds above (and each read
+ * for up to the server's request timeout, if the client stalls).
+ */
+void http_req_linger(struct st_req *req);
 
 /* Releases what a request holds (params, body). */
 void http_req_cleanup(struct st_req *req);

@@ -2,10 +2,18 @@
  * The request as handlers see it (parameters, query, headers, body) and every way to answer
  * it. A small answer goes out in one write: headers and body in two writes meet Nagle's
  * algorithm and the peer's delayed ACK and stall for 40 ms (see PERFORMANCE.md).
+ *
+ * An answer may go out before the request body has been read (413, 401, 404, a proxied
+ * service that refused early). Closing the connection then, with body bytes unread, makes
+ * the kernel send a reset that can destroy the answer before the client reads it (RFC 9112,
+ * section 9.6), and CivetWeb on Linux closes without reading them. So the answer says
+ * Connection: close when a large or unknown rest is still to come, and http_req_linger reads
+ * and drops that rest, within bounds, before CivetWeb closes.
  */
 #include "http_int.h"
 
 #include <civetweb.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,6 +22,15 @@
 #include "strata/log.h"
 
 #define ONE_WRITE_MAX (64 * 1024)
+
+/* A known rest of the body up to this size is read after the answer and the connection kept;
+ * a larger or unknown one is read within the bounds below, and the connection closed. */
+#define LINGER_KEEP_MAX  (64 * 1024)
+#define LINGER_BYTES_MAX (16 * 1024 * 1024) /* nginx's client_max_body_size in front */
+#define LINGER_MS        2000
+
+ST_STATIC bool http_answer_closes(bool held, int64_t left);
+ST_STATIC bool http_linger_more(size_t dropped, int64_t elapsed_ms);
 
 const char *
 st_http_method(const struct st_req *req)
@@ -88,55 +105,142 @@ expects_continue(const struct st_req *req)
 	       strcmp(req->ri->http_version, "1.1") == 0;
 }
 
+void
+http_req_begin(struct st_req *req)
+{
+	const char *te = mg_get_header(req->conn, "Transfer-Encoding");
+
+	/* CivetWeb takes chunked before Content-Length, and refuses other transfer codings. */
+	if (te != NULL && strcasecmp(te, "chunked") == 0)
+		req->body_declared = -1;
+	else
+		req->body_declared = req->ri->content_length > 0 ? req->ri->content_length : 0;
+	req->body_end = req->body_declared == 0;
+	req->body_invited = req->body_end || !expects_continue(req);
+}
+
+/* Body bytes still to come: -1 when unknown (chunked), 0 when none. */
+static int64_t
+body_left(const struct st_req *req)
+{
+	if (req->body_end || req->body_broken)
+		return 0;
+	if (req->body_declared < 0)
+		return -1;
+	return req->body_declared - req->body_seen;
+}
+
+/*
+ * Whether an answer that goes out with left body bytes still to come (-1: unknown) must end
+ * the connection: when the client holds them back until invited (it may send them later, and
+ * they would be read as a request), or when they are too many, or of unknown number, to read
+ * after the answer as a matter of course.
+ */
+ST_STATIC bool
+http_answer_closes(bool held, int64_t left)
+{
+	if (left == 0)
+		return false;
+	return held || left < 0 || left > LINGER_KEEP_MAX;
+}
+
+/* Whether the lingering read goes on, having dropped that many bytes in elapsed_ms. */
+ST_STATIC bool
+http_linger_more(size_t dropped, int64_t elapsed_ms)
+{
+	return dropped < LINGER_BYTES_MAX && elapsed_ms < LINGER_MS;
+}
+
+/* Decides, as an answer's head is about to go out, whether it closes the connection. */
+static void
+decide_closing(struct st_req *req)
+{
+	req->closing = atomic_load(&req->srv->draining) || req->body_broken ||
+		       http_answer_closes(!req->body_invited, body_left(req));
+	if (req->closing)
+		mg_disable_keep_alive(req->conn);
+}
+
+enum st_err
+st_http_body_read(struct st_req *req, void *buf, size_t cap, size_t *got)
+{
+	int n;
+
+	*got = 0;
+	if (req->body_broken)
+		return ST_ERR_IO;
+	if (req->body_end || cap == 0)
+		return ST_OK;
+	if (!req->body_invited) {
+		/* CivetWeb leaves the invitation to the handler. Once answered it is too late: the
+		 * client may never send what it held back. */
+		if (req->replied) {
+			req->body_broken = true;
+			return ST_ERR_IO;
+		}
+		req->body_invited = true;
+		if (mg_write(req->conn, "HTTP/1.1 100 Continue\r\n\r\n", 25) != 25) {
+			req->body_broken = true;
+			return ST_ERR_IO;
+		}
+	}
+	n = mg_read(req->conn, buf, cap > INT_MAX ? INT_MAX : cap);
+	/* With a Content-Length, CivetWeb answers 0 only once it is reached, which the count
+	 * below notices first: a 0 before that is a client gone in the middle. */
+	if (n < 0 || (n == 0 && req->body_declared >= 0)) {
+		req->body_broken = true;
+		return ST_ERR_IO;
+	}
+	if (n == 0) {
+		req->body_end = true;
+		return ST_OK;
+	}
+	req->body_seen += n;
+	if (req->body_declared >= 0 && req->body_seen >= req->body_declared)
+		req->body_end = true;
+	*got = (size_t)n;
+	return ST_OK;
+}
+
 enum st_err
 st_http_body(struct st_req *req, const char **body, size_t *len)
 {
 	long long declared = req->ri->content_length;
 	size_t max = req->srv->conf.body_max, cap, n = 0;
+	enum st_err rc;
 
 	if (req->body_read) {
 		*body = req->body;
 		*len = req->body_len;
 		return ST_OK;
 	}
-	if (declared > (long long)max) {
-		/* Not worth reading: ask CivetWeb to close rather than drain it. */
-		mg_disable_keep_alive(req->conn);
+	/* Not worth reading, nor inviting: the answer decides what becomes of it. */
+	if (declared > (long long)max)
 		return ST_ERR_TOO_LARGE;
-	}
-	/* A client that sent Expect: 100-continue (the gateway does for large bodies) holds its
-	 * body until invited; CivetWeb leaves the invitation to the handler. */
-	if (!req->replied && expects_continue(req) &&
-	    mg_write(req->conn, "HTTP/1.1 100 Continue\r\n\r\n", 25) != 25)
-		return ST_ERR_IO;
 	cap = declared >= 0 ? (size_t)declared : 8192;
 	req->body = st_malloc(cap + 1);
 	for (;;) {
-		int got;
+		size_t got;
 
 		if (n == cap) {
 			if (declared >= 0)
 				break;
-			if (cap >= max + 1) {
-				mg_disable_keep_alive(req->conn);
+			if (cap >= max + 1)
 				return ST_ERR_TOO_LARGE;
-			}
 			cap = cap * 2 > max + 1 ? max + 1 : cap * 2;
 			req->body = st_realloc(req->body, cap + 1);
 		}
-		got = mg_read(req->conn, req->body + n, cap - n);
-		if (got < 0)
-			return ST_ERR_IO;
+		rc = st_http_body_read(req, req->body + n, cap - n, &got);
+		if (rc != ST_OK)
+			return rc; /* the client went away in the middle of its body */
 		if (got == 0)
 			break;
-		n += (size_t)got;
+		n += got;
 	}
 	if (declared >= 0 && n < (size_t)declared)
-		return ST_ERR_IO; /* the client went away in the middle of its body */
-	if (n > max) {
-		mg_disable_keep_alive(req->conn);
+		return ST_ERR_IO;
+	if (n > max)
 		return ST_ERR_TOO_LARGE;
-	}
 	req->body[n] = '\0';
 	req->body_len = n;
 	req->body_read = true;
@@ -204,7 +308,7 @@ static size_t
 format_head_extra(struct st_req *req, int status, const char *ctype, const char *framing,
 		  const char *extra, char *buf, size_t cap)
 {
-	bool closing = atomic_load(&req->srv->draining);
+	bool closing = req->closing;
 	int n;
 
 	if (req->headers_cut)
@@ -249,8 +353,7 @@ st_http_reply(struct st_req *req, int status, const char *content_type, const vo
 	}
 	req->replied = true;
 	req->status = status;
-	if (atomic_load(&req->srv->draining))
-		mg_disable_keep_alive(req->conn);
+	decide_closing(req);
 	snprintf(framing, sizeof(framing), "Content-Length: %zu\r\n", body ? len : 0);
 	hlen = format_head(req, status, body ? content_type : NULL, framing, head, sizeof(head));
 	if (hlen == 0) {
@@ -349,6 +452,7 @@ st_http_stream_begin(struct st_req *req, int status, const char *content_type)
 	req->replied = true;
 	req->streaming = true;
 	req->status = status;
+	decide_closing(req);
 	hlen = format_head(req, status, content_type, "Transfer-Encoding: chunked\r\n", head,
 			   sizeof(head));
 	if (hlen > 0)
@@ -373,8 +477,7 @@ st_http_stream_begin_head(struct st_req *req, int status, const char *content_ty
 	req->status = status;
 	req->stream_no_body = no_body;
 	req->stream_raw = content_length >= 0;
-	if (atomic_load(&req->srv->draining))
-		mg_disable_keep_alive(req->conn);
+	decide_closing(req);
 	if (content_length >= 0 && status >= 200 && status != 204 && status != 304)
 		snprintf(framing, sizeof(framing), "Content-Length: %lld\r\n",
 			 (long long)content_length);
@@ -394,6 +497,7 @@ void
 st_http_stream_abort(struct st_req *req)
 {
 	req->streaming = false;
+	req->aborted = true;
 	mg_disable_keep_alive(req->conn);
 }
 
@@ -424,6 +528,38 @@ st_http_stream_end(struct st_req *req)
 	if (req->streaming && !req->stream_raw && !req->stream_no_body)
 		write_all(req, "0\r\n\r\n", 5);
 	req->streaming = false;
+}
+
+void
+http_req_linger(struct st_req *req)
+{
+	char scrap[16 * 1024];
+	int64_t start;
+	size_t dropped = 0;
+
+	if (req->body_end)
+		return;
+	/* A cut answer closes anyway; a broken body has nothing more to give; a client still
+	 * waiting for 100 Continue may never send: none is worth the wait. */
+	if (req->aborted || req->body_broken || !req->body_invited) {
+		mg_disable_keep_alive(req->conn);
+		return;
+	}
+	start = st_now_mono_ms();
+	while (!req->body_end && http_linger_more(dropped, st_now_mono_ms() - start)) {
+		size_t got;
+
+		if (st_http_body_read(req, scrap, sizeof(scrap), &got) != ST_OK)
+			break;
+		dropped += got;
+	}
+	if (!req->body_end) {
+		/* Else CivetWeb reads the rest itself, without bounds, to keep the connection. */
+		mg_disable_keep_alive(req->conn);
+		st_log(ST_LOG_DEBUG, "http",
+		       "closing with the request body unread dropped=%zu ms=%lld", dropped,
+		       (long long)(st_now_mono_ms() - start));
+	}
 }
 
 void

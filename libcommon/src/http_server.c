@@ -2,7 +2,8 @@
  * The HTTP server on CivetWeb: one catch-all CivetWeb handler hands every request to
  * dispatch(), which assigns the request id, serves /healthz, /readyz and /metrics, checks the
  * signed principal before routing, finds the route (404 or 405 otherwise), checks scopes,
- * calls the handler, and then records metrics and the access log line.
+ * calls the handler, and then records metrics and the access log line, and reads and drops
+ * what the answer left of the request body (http_req_linger).
  */
 #include "http_int.h"
 
@@ -212,7 +213,8 @@ access_log(const struct st_req *req, size_t idx, int status, double ms)
 	       req->has_principal ? req->principal.sub : "-");
 }
 
-/* The end of every request: metrics, the access log line, and releasing what it held. */
+/* The end of every request: metrics, the access log line, what is left of the request body,
+ * and releasing what it held. */
 static void
 finish(struct st_req *req, size_t stats_idx, int status, int64_t start_us)
 {
@@ -220,6 +222,8 @@ finish(struct st_req *req, size_t stats_idx, int status, int64_t start_us)
 
 	count_request(req->srv, stats_idx, status, secs);
 	access_log(req, stats_idx, status, secs * 1000.0);
+	/* After the metrics: dropping a refused body is no part of the answer's latency. */
+	http_req_linger(req);
 	http_req_cleanup(req);
 	st_log_set_request_id(NULL);
 }
@@ -238,6 +242,7 @@ dispatch(struct mg_connection *conn, void *cbdata)
 	req.conn = conn;
 	req.ri = mg_get_request_info(conn);
 	req.path = req.ri->local_uri ? req.ri->local_uri : "/";
+	http_req_begin(&req);
 	set_request_id(&req);
 
 	idx = serve_builtin(&req, &status);

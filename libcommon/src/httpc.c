@@ -435,6 +435,9 @@ st_httpc_parse_header(const char *line, size_t len, char *buf, size_t cap,
 	return true;
 }
 
+ST_STATIC bool httpc_answered_early(int cc, bool uploading, bool head_done, int64_t want,
+				    int64_t got);
+
 #define HEAD_MAX    (64 * 1024) /* the most header bytes accepted from a peer */
 #define HEADERS_MAX 128
 #define EXPECT_MIN  (1024 * 1024) /* bodies above this wait for 100 Continue */
@@ -448,6 +451,8 @@ struct stream_run {
 	char *head; /* header names and values, NUL-separated pairs */
 	size_t head_len;
 	size_t nheaders;
+	int64_t body_want; /* the answer's body length from its head; -1 unknown (chunked) */
+	int64_t body_got;  /* bytes of it handed to on_body */
 };
 
 static size_t
@@ -472,12 +477,22 @@ deliver_head(struct stream_run *run)
 	struct st_httpc_header list[HEADERS_MAX];
 	size_t off = 0;
 
+	run->body_want = -1;
 	for (size_t i = 0; i < run->nheaders; i++) {
 		list[i].name = run->head + off;
 		off += strlen(run->head + off) + 1;
 		list[i].value = run->head + off;
 		off += strlen(run->head + off) + 1;
+		if (strcasecmp(list[i].name, "Content-Length") == 0) {
+			char *end;
+			long long v = strtoll(list[i].value, &end, 10);
+
+			if (end != list[i].value && *end == '\0' && v >= 0)
+				run->body_want = v;
+		}
 	}
+	if (strcmp(run->s->method, "HEAD") == 0 || run->status == 204 || run->status == 304)
+		run->body_want = 0;
 	run->head_done = true;
 	return run->s->on_head(run->s->ctx, run->status, list, run->nheaders);
 }
@@ -535,6 +550,7 @@ stream_write(char *ptr, size_t size, size_t nmemb, void *userdata)
 		return 0;
 	}
 	rc = run->s->on_body(run->s->ctx, ptr, n);
+	run->body_got += (int64_t)n;
 	run->last_ms = st_now_mono_ms();
 	if (rc != ST_OK) {
 		run->fail = rc;
@@ -611,6 +627,19 @@ stream_setup(struct st_httpc *c, CURL *curl, const struct st_httpc_stream *s,
 }
 
 /*
+ * True when the peer answered before taking the whole request body (a 413, say) and the
+ * upload then failed (cc): the answer arrived whole (want bytes of body announced, got
+ * received), so the exchange is complete. curl, told to close by the answer, keeps sending
+ * until it has read all of it, and a peer that stopped reading by then resets the connection
+ * under the last send.
+ */
+ST_STATIC bool
+httpc_answered_early(int cc, bool uploading, bool head_done, int64_t want, int64_t got)
+{
+	return cc == CURLE_SEND_ERROR && uploading && head_done && want >= 0 && got == want;
+}
+
+/*
  * The transfer runs on this thread's multi handle rather than curl_easy_perform so that the
  * idle timeout is checked between polls of our own length: curl's own timeouts bound the
  * whole transfer, which would cut long streamed answers.
@@ -670,6 +699,9 @@ st_httpc_stream(struct st_httpc *c, const struct st_httpc_stream *s)
 		rc = run.fail;
 	else if (timed_out)
 		rc = ST_ERR_TIMEOUT;
+	else if (httpc_answered_early((int)cc, s->read != NULL, run.head_done, run.body_want,
+				      run.body_got))
+		rc = ST_OK;
 	else
 		rc = map_stream_curl(cc);
 	if (rc == ST_OK && !run.head_done)

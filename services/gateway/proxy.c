@@ -281,37 +281,30 @@ route_metrics_record(struct gw_route_metrics *rm, const struct gw_route *r, int 
 /* One proxied exchange: what the callbacks need and what they learned. */
 struct relay {
 	struct st_req *req;
-	struct mg_connection *conn;
-	bool expect;      /* the client waits for 100 Continue before sending its body */
 	bool body_done;   /* the client's body was read to its end */
 	bool client_gone; /* reading the client's body or writing the answer failed */
 	bool head_sent;
 	int status;
 };
 
+/*
+ * The client's body, as curl sends it on. A client waiting for 100 Continue is invited by the
+ * first read, that is only once the service takes the body: one that answers first (413, 401)
+ * spares the client sending it. A service may answer before it has all of it: curl then stops
+ * sending, the answer is relayed as any other, and libcommon reads and drops the rest of the
+ * client's body after it (a lingering close), so the client reads the answer, not a reset.
+ */
 static enum st_err
 relay_read(void *ctx, void *buf, size_t cap, size_t *got)
 {
 	struct relay *rl = ctx;
-	int n;
 
-	/* Invited only now that the service takes the body: one that answers first (413, 401)
-	 * spares the client sending it. */
-	if (rl->expect) {
-		rl->expect = false;
-		if (mg_write(rl->conn, "HTTP/1.1 100 Continue\r\n\r\n", 25) != 25) {
-			rl->client_gone = true;
-			return ST_ERR_IO;
-		}
-	}
-	n = mg_read(rl->conn, buf, cap);
-	if (n < 0) {
+	if (st_http_body_read(rl->req, buf, cap, got) != ST_OK) {
 		rl->client_gone = true;
 		return ST_ERR_IO;
 	}
-	if (n == 0)
+	if (*got == 0)
 		rl->body_done = true;
-	*got = (size_t)n;
 	return ST_OK;
 }
 
@@ -453,20 +446,17 @@ gw_proxy(struct st_req *req, struct st_app *app, const char *base_url, const str
 {
 	struct gateway *gw = app->state;
 	const struct mg_request_info *ri = mg_get_request_info(st_http_conn(req));
-	struct relay rl = { .req = req, .conn = st_http_conn(req) };
+	struct relay rl = { .req = req };
 	struct st_principal signed_p = *p;
 	char principal[512], path[4096], *url = NULL, *store = NULL;
 	const char **headers = NULL;
 	const char *name = upstream_name(gw, base_url);
 	int64_t body_len = 0;
 	bool has_body = request_body(req, &body_len);
-	const char *expect = st_http_header(req, "Expect");
 	struct st_httpc_stream s;
 	enum st_err rc;
 	int status;
 
-	rl.expect = has_body && expect != NULL && strcasecmp(expect, "100-continue") == 0 &&
-		    strcmp(ri->http_version, "1.1") == 0;
 	st_strlcpy(signed_p.request_id, st_http_request_id(req), sizeof(signed_p.request_id));
 	signed_p.issued_ms = st_now_wall_ms();
 	if (st_principal_sign(&signed_p, app->internal_secret, principal, sizeof(principal)) !=
@@ -493,8 +483,9 @@ gw_proxy(struct st_req *req, struct st_app *app, const char *base_url, const str
 	s.ctx = &rl;
 	s.idle_timeout_ms = gw->proxy_timeout_ms;
 	rc = st_httpc_stream(app->httpc, &s);
-	if (has_body && !rl.body_done)
-		mg_disable_keep_alive(rl.conn); /* the rest of its body is still on the wire */
+	if (has_body && !rl.body_done && rl.head_sent)
+		st_log(ST_LOG_DEBUG, "proxy", "%s answered %d before the whole body", name,
+		       rl.status);
 	if (rl.head_sent) {
 		status = rl.status;
 		if (rc != ST_OK) {
@@ -520,7 +511,6 @@ gw_proxy(struct st_req *req, struct st_app *app, const char *base_url, const str
 		break;
 	default:
 		if (rl.client_gone) {
-			mg_disable_keep_alive(rl.conn);
 			status = st_http_reply_problem(req, 400,
 						       "the request body could not be read");
 		} else {
@@ -544,20 +534,24 @@ gw_guard(struct st_req *req, struct st_app *app, const struct gw_route *route,
 	 struct st_principal *p)
 {
 	struct gateway *gw = app->state;
-	char key[200];
+	char key[200], jti[GW_JTI_MAX + 1];
+	bool revoked = false;
 	int status;
 
-	status = gw_authenticate(req, app, p);
-	if (status != 0)
-		return status;
-	status = gw_authorize(req, route, p);
+	status = gw_authenticate(req, app, p, jti);
 	if (status != 0)
 		return status;
 	if (st_principal_authenticated(p))
 		snprintf(key, sizeof(key), "p:%s", p->sub);
 	else
 		snprintf(key, sizeof(key), "ip:%s", client_addr(req));
-	return gw_ratelimit_check(req, gw->ratelimit, key, route->cls);
+	/* One Redis round trip: the denylist for a token, then the rate limit. */
+	status = gw_ratelimit_check(req, gw->ratelimit, key, route->cls, jti, &revoked);
+	if (revoked)
+		return gw_reply_revoked(req);
+	if (status != 0)
+		return status;
+	return gw_authorize(req, route, p);
 }
 
 int

@@ -311,7 +311,7 @@ stored_items(void)
 	char n[32];
 
 	sql("SELECT count(*) FROM ingest.result_items WHERE session_id = $1", 1, p, n, sizeof(n));
-	return atoi(n);
+	return (int)strtol(n, NULL, 10);
 }
 
 /* ---- tests ---- */

@@ -97,6 +97,16 @@ struct mg_connection *st_http_conn(struct st_req *req);
 enum st_err st_http_body(struct st_req *req, const char **body, size_t *len);
 
 /*
+ * Reads the next piece of the body, for handlers that stream it (proxies): up to cap bytes
+ * into buf, *got = 0 at its end. The first read invites a client that waits for
+ * 100 Continue. ST_ERR_IO when the client went away or framed the body badly, and when
+ * reading a body the client still held back after the answer went out. What a handler
+ * leaves unread is read and dropped after its answer, within bounds, so that the client gets
+ * that answer rather than a reset. Not to be mixed with st_http_body.
+ */
+enum st_err st_http_body_read(struct st_req *req, void *buf, size_t cap, size_t *got);
+
+/*
  * Reads and parses a JSON body. Returns 0 with *out set (the caller cJSON_Delete's it), or
  * replies with the right problem itself (415 wrong content type, 413 too large, 400 malformed)
  * and returns that status for the handler to return.

@@ -1,7 +1,9 @@
 /*
- * Unit tests for the pure parts of the HTTP module (http_route.c, http_problem.c): route
- * matching and the values of path parameters, pattern validation, RFC 9457 problem documents,
- * request id validation and reason phrases. No server is started.
+ * Unit tests for the pure parts of the HTTP module (http_route.c, http_problem.c, http_req.c):
+ * route matching and the values of path parameters, pattern validation, RFC 9457 problem
+ * documents, request id validation, reason phrases, and what an answer does with a request
+ * body it leaves unread (close or keep the connection, how long to read and drop the rest).
+ * No server is started.
  */
 #include <check.h>
 #include <cjson/cJSON.h>
@@ -401,6 +403,57 @@ START_TEST(reason_table)
 }
 END_TEST
 
+/* ---- an unread request body (http_req.c) ---- */
+
+bool http_answer_closes(bool held, int64_t left);
+bool http_linger_more(size_t dropped, int64_t elapsed_ms);
+
+#define MIB (1024 * 1024)
+
+static const struct {
+	bool held;    /* the client waits for 100 Continue and was not invited */
+	int64_t left; /* body bytes still to come; -1 unknown (chunked) */
+	bool closes;
+} unread[] = {
+	{ false, 0, false },      /* read to its end, or none */
+	{ true, 0, false },       /* Expect without a body: nothing held */
+	{ false, 1, false },      /* a small known rest is read after the answer */
+	{ false, 65536, false },  /* LINGER_KEEP_MAX */
+	{ false, 65537, true },   /* above it */
+	{ false, 3 * MIB, true }, /* a refused upload */
+	{ false, -1, true },      /* chunked: of unknown length */
+	{ true, 1, true },        /* held back: it may come later and be read as a request */
+	{ true, 3 * MIB, true },  { true, -1, true },
+};
+
+START_TEST(answer_closes_table)
+{
+	ck_assert_msg(http_answer_closes(unread[_i].held, unread[_i].left) == unread[_i].closes,
+		      "held=%d left=%lld", unread[_i].held, (long long)unread[_i].left);
+}
+END_TEST
+
+static const struct {
+	size_t dropped;
+	int64_t ms;
+	bool more;
+} lingering[] = {
+	{ 0, 0, true },
+	{ 3 * MIB, 10, true },
+	{ 16 * MIB - 1, 1999, true }, /* just inside both bounds */
+	{ 16 * MIB, 0, false },       /* LINGER_BYTES_MAX */
+	{ 0, 2000, false },           /* LINGER_MS */
+	{ 64 * MIB, 30000, false },
+};
+
+START_TEST(linger_bounds_table)
+{
+	ck_assert_msg(http_linger_more(lingering[_i].dropped, lingering[_i].ms) ==
+			      lingering[_i].more,
+		      "dropped=%zu ms=%lld", lingering[_i].dropped, (long long)lingering[_i].ms);
+}
+END_TEST
+
 Suite *
 http_suite(void)
 {
@@ -408,6 +461,7 @@ http_suite(void)
 	TCase *route = tcase_create("route");
 	TCase *problem = tcase_create("problem");
 	TCase *misc = tcase_create("misc");
+	TCase *body = tcase_create("unread_body");
 
 	tcase_add_loop_test(route, route_match_table, 0, (int)ST_ARRAY_LEN(routes));
 	tcase_add_test(route, route_match_every_pattern_is_valid);
@@ -426,5 +480,9 @@ http_suite(void)
 	tcase_add_test(misc, request_id_length_edges);
 	tcase_add_loop_test(misc, reason_table, 0, (int)ST_ARRAY_LEN(reasons));
 	suite_add_tcase(s, misc);
+
+	tcase_add_loop_test(body, answer_closes_table, 0, (int)ST_ARRAY_LEN(unread));
+	tcase_add_loop_test(body, linger_bounds_table, 0, (int)ST_ARRAY_LEN(lingering));
+	suite_add_tcase(s, body);
 	return s;
 }

@@ -1,9 +1,10 @@
 /*
- * Unit tests for the pure parts of httpc.c: which methods may be retried, and the back-off
- * schedule (doubling per attempt, +-25% jitter supplied by the caller, never above 10 s). No
- * request is made.
+ * Unit tests for the pure parts of httpc.c: which methods may be retried, the back-off
+ * schedule (doubling per attempt, +-25% jitter supplied by the caller, never above 10 s), and
+ * when a streamed exchange whose upload failed still counts as answered. No request is made.
  */
 #include <check.h>
+#include <curl/curl.h>
 #include <string.h>
 
 #include "strata/httpc.h"
@@ -200,6 +201,35 @@ START_TEST(header_line_room)
 }
 END_TEST
 
+/* ---- an answer before the end of the upload ---- */
+
+bool httpc_answered_early(int cc, bool uploading, bool head_done, int64_t want, int64_t got);
+
+static const struct {
+	int cc;
+	bool uploading, head_done;
+	int64_t want, got;
+	bool answered;
+} early[] = {
+	{ CURLE_SEND_ERROR, true, true, 180, 180, true },   /* a whole 413, then the reset */
+	{ CURLE_SEND_ERROR, true, true, 0, 0, true },       /* a whole answer without a body */
+	{ CURLE_SEND_ERROR, true, true, 180, 179, false },  /* cut short */
+	{ CURLE_SEND_ERROR, true, true, -1, 180, false },   /* chunked: its end unseen */
+	{ CURLE_SEND_ERROR, true, false, 180, 0, false },   /* no head yet */
+	{ CURLE_SEND_ERROR, false, true, 180, 180, false }, /* nothing was being sent */
+	{ CURLE_RECV_ERROR, true, true, 180, 180, false },  /* the answer itself broke */
+	{ CURLE_OPERATION_TIMEDOUT, true, true, 180, 180, false },
+	{ CURLE_OK, true, true, 180, 180, false }, /* no failure to forgive */
+};
+
+START_TEST(answered_early_table)
+{
+	ck_assert_msg(httpc_answered_early(early[_i].cc, early[_i].uploading, early[_i].head_done,
+					   early[_i].want, early[_i].got) == early[_i].answered,
+		      "case %d", _i);
+}
+END_TEST
+
 Suite *
 httpc_suite(void)
 {
@@ -213,6 +243,7 @@ httpc_suite(void)
 	tcase_add_loop_test(pure, status_line_table, 0, (int)ST_ARRAY_LEN(status_lines));
 	tcase_add_loop_test(pure, header_line_table, 0, (int)ST_ARRAY_LEN(header_lines));
 	tcase_add_test(pure, header_line_room);
+	tcase_add_loop_test(pure, answered_early_table, 0, (int)ST_ARRAY_LEN(early));
 	suite_add_tcase(s, pure);
 	return s;
 }
