@@ -26,7 +26,7 @@
 #include "harness.h"
 #include "strata/core.h"
 
-#define PASSWORD "Readings-It-Pass-2026!"
+#define PASSWORD     "Readings-It-Pass-2026!"
 #define WEATHER_FILE "seattle-weather-hourly-normals.csv"
 
 /* ---- the caller and its session ---- */
@@ -70,8 +70,8 @@ stored(const char *session)
 	long n = -1;
 
 	if (PQstatus(c) == CONNECTION_OK) {
-		r = PQexecParams(c, "SELECT count(*) FROM ingest.readings WHERE session_id = $1",
-				 1, NULL, params, NULL, NULL, 0);
+		r = PQexecParams(c, "SELECT count(*) FROM ingest.readings WHERE session_id = $1", 1,
+				 NULL, params, NULL, NULL, 0);
 		if (PQresultStatus(r) == PGRES_TUPLES_OK)
 			n = strtol(PQgetvalue(r, 0, 0), NULL, 10);
 		PQclear(r);
@@ -96,8 +96,8 @@ wait_stored(const char *session, long want, int timeout_s)
 }
 
 static long
-api(const char *method, const char *path, const struct who *w, const char *ctype,
-    const char *body, struct it_resp *r)
+api(const char *method, const char *path, const struct who *w, const char *ctype, const char *body,
+    struct it_resp *r)
 {
 	char url[1024], ct[128];
 	const char *headers[3] = { NULL, NULL, NULL };
@@ -246,8 +246,7 @@ weather_load(void)
 	ck_assert_msg(f != NULL, "%s is missing: run compose/local/deps.sh (npm vega-datasets)",
 		      path);
 	ck_assert(fgets(line, sizeof(line), f) != NULL);
-	ck_assert_msg(strncmp(line, "date,pressure,temperature,wind", 30) == 0, "header: %s",
-		      line);
+	ck_assert_msg(strncmp(line, "date,pressure,temperature,wind", 30) == 0, "header: %s", line);
 	weather = malloc(cap * sizeof(*weather));
 	while (fgets(line, sizeof(line), f) != NULL) {
 		char *fields[4], *save = NULL, *tok = strtok_r(line, ",\r\n", &save);
@@ -497,32 +496,39 @@ static const struct {
 	const char *ctype;
 	const char *body;
 	long status;
-	const char *field; /* errors[0].field, or NULL */
+	const char *field;  /* errors[0].field, or NULL */
 	const char *detail; /* part of errors[0].detail or of detail, or NULL */
 } bad[] = {
 	{ "application/json", "{\"readings\": [{\"ts\": ", 400, "", "malformed" },
 	{ "application/json", "{\"readings\": []}", 400, "readings", NULL },
-	{ "application/json", "{\"readings\": [{\"ts\": \"2026-01-01T00:00:00Z\", \"channel\": "
-			      "\"a\", \"value\": \"4\"}]}",
+	{ "application/json",
+	  "{\"readings\": [{\"ts\": \"2026-01-01T00:00:00Z\", \"channel\": "
+	  "\"a\", \"value\": \"4\"}]}",
 	  400, "readings[0].value", NULL },
-	{ "application/json", "{\"readings\": [{\"ts\": 1767225600, \"channel\": \"a\", "
-			      "\"value\": 4}]}",
+	{ "application/json",
+	  "{\"readings\": [{\"ts\": 1767225600, \"channel\": \"a\", "
+	  "\"value\": 4}]}",
 	  400, "readings[0].ts", NULL },
-	{ "application/json", "{\"readings\": [{\"ts\": \"2026-01-01T00:00:00Z\", \"channel\": "
-			      "\"a\", \"value\": NaN}]}",
+	{ "application/json",
+	  "{\"readings\": [{\"ts\": \"2026-01-01T00:00:00Z\", \"channel\": "
+	  "\"a\", \"value\": NaN}]}",
 	  400, "", "malformed" },
-	{ "application/json", "{\"readings\": [{\"ts\": \"2026-01-01T00:00:00Z\", \"channel\": "
-			      "\"a\", \"value\": 1}, {\"ts\": \"2026-01-01T00:00:01Z\", "
-			      "\"channel\": \"a\", \"value\": 1e400}]}",
+	{ "application/json",
+	  "{\"readings\": [{\"ts\": \"2026-01-01T00:00:00Z\", \"channel\": "
+	  "\"a\", \"value\": 1}, {\"ts\": \"2026-01-01T00:00:01Z\", "
+	  "\"channel\": \"a\", \"value\": 1e400}]}",
 	  400, "readings[1].value", NULL },
-	{ "application/json", "{\"readings\": [{\"ts\": \"2026-01-01T00:00:00Z\", \"channel\": "
-			      "\"not ok\", \"value\": 1, \"unit\": \"C\"}]}",
+	{ "application/json",
+	  "{\"readings\": [{\"ts\": \"2026-01-01T00:00:00Z\", \"channel\": "
+	  "\"not ok\", \"value\": 1, \"unit\": \"C\"}]}",
 	  400, "readings[0].unit", "unknown" },
-	{ "application/x-ndjson", "{\"ts\": \"2026-01-01T00:00:00Z\", \"channel\": \"a\", "
-				  "\"value\": 1}\n[1, 2]\n",
+	{ "application/x-ndjson",
+	  "{\"ts\": \"2026-01-01T00:00:00Z\", \"channel\": \"a\", "
+	  "\"value\": 1}\n[1, 2]\n",
 	  400, "readings[1]", "line 2" },
-	{ "text/csv", "ts,channel,value\n2026-01-01T00:00:00Z,a,1\n2026-01-01T00:00:01Z,a,nan\n"
-		      "2026-01-01T00:00:02Z,a,Infinity\n2026-01-01T00:00:03,a,1\n",
+	{ "text/csv",
+	  "ts,channel,value\n2026-01-01T00:00:00Z,a,1\n2026-01-01T00:00:01Z,a,nan\n"
+	  "2026-01-01T00:00:02Z,a,Infinity\n2026-01-01T00:00:03,a,1\n",
 	  400, "readings[1].value", "line 3" },
 	{ "text/csv", "time,channel,value\n2026-01-01T00:00:00Z,a,1\n", 400, "", "header" },
 	{ "text/plain", "hello", 415, NULL, NULL },
@@ -580,8 +586,8 @@ START_TEST(bad_input_refused_whole)
 		len += (size_t)snprintf(big, cap, "ts,channel,value\n");
 		for (int i = 0; i < 10001; i++)
 			len += (size_t)snprintf(big + len, cap - len,
-						"2026-01-01T00:%02d:%02d.%03dZ,c,%d\n", i / 600 % 60,
-						i / 10 % 60, i % 10 * 100, i);
+						"2026-01-01T00:%02d:%02d.%03dZ,c,%d\n",
+						i / 600 % 60, i / 10 % 60, i % 10 * 100, i);
 		ck_assert_int_eq(post(&w, w.session, "text/csv", big, NULL, &r), 413);
 		ck_assert(is_problem(&r));
 		it_resp_cleanup(&r);
