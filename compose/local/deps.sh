@@ -107,6 +107,23 @@ install_swagger_ui() {
 	fi
 }
 
+# The real data sets the integration tests replay (vega-datasets: the hourly weather normals of
+# Seattle for the readings tests), from npm into $STRATA_DATA/web/vega-datasets.
+VEGA_DATASETS_VERSION=2.11.0
+install_vega_datasets() {
+	local dir="$STRATA_DATA/web/vega-datasets"
+	if [[ -f "$dir/node_modules/vega-datasets/package.json" ]] &&
+		grep -q "\"version\": \"$VEGA_DATASETS_VERSION\"" "$dir/node_modules/vega-datasets/package.json"; then
+		return 0
+	fi
+	command -v npm >/dev/null || die "npm is missing: install Node.js to get vega-datasets"
+	say "fetching vega-datasets@$VEGA_DATASETS_VERSION from npm into $dir"
+	mkdir -p "$dir" "$STRATA_LOG"
+	npm install --prefix "$dir" --no-audit --no-fund --no-save \
+		"vega-datasets@$VEGA_DATASETS_VERSION" >"$STRATA_LOG/npm-vega-datasets.log" 2>&1 ||
+		die "npm could not fetch vega-datasets (see $STRATA_LOG/npm-vega-datasets.log)"
+}
+
 main() {
 	local missing
 	mapfile -t missing < <(missing_apt_packages)
@@ -117,6 +134,7 @@ main() {
 	fi
 	install_kafka_jars
 	install_swagger_ui
+	install_vega_datasets
 }
 
 main "$@"

@@ -281,4 +281,122 @@ int ingest_reply_kafka_error(struct st_req *req, enum st_err rc);
 
 /* ---- end of the resources helper's block ---- */
 
+/* ---- readings (readings helper): readings_parse.c, session_cache.c, readings_post.c,
+ * writer.c, partitions.c, readings_query.c, readings_export.c ---- */
+
+#define READINGS_CHANNEL_MAX 64 /* bytes of a channel name */
+#define READINGS_ERRS_MAX    20 /* bad readings named in one answer (errs keeps 16) */
+/* Accepted times: from 1970-01-01 to 2200-01-01 (exclusive), so that a stray timestamp cannot
+ * make the writers create partitions for centuries. */
+#define READINGS_TS_MIN_US INT64_C(0)
+#define READINGS_TS_MAX_US INT64_C(7258118400000000)
+
+/* One reading; its channel is an index into the batch's channel table. */
+struct reading {
+	int64_t ts_us; /* microseconds since the Unix epoch, UTC */
+	double value;  /* finite */
+	uint32_t ch;   /* index into readings_batch.chans */
+};
+
+struct readings_chan {
+	uint32_t off; /* into readings_batch.names */
+	uint32_t len;
+};
+
+/* A parsed batch: readings and the distinct channels they name. Caller's storage:
+ * readings_batch_init / readings_batch_cleanup. */
+struct readings_batch {
+	struct reading *items;
+	size_t n, cap;
+	struct readings_chan *chans;
+	size_t nchans, chans_cap;
+	char *names; /* channel names back to back, not NUL-terminated */
+	size_t names_len, names_cap;
+	uint32_t *hash; /* open addressing over chans: index + 1, 0 empty */
+	size_t hash_cap;
+	struct st_json_errs errs; /* what was wrong, by reading index */
+};
+
+enum readings_format {
+	READINGS_UNSUPPORTED = 0,
+	READINGS_JSON,   /* application/json: {"readings": [{"ts", "channel", "value"}, ...]} */
+	READINGS_NDJSON, /* application/x-ndjson: one {"ts", "channel", "value"} a line */
+	READINGS_CSV,    /* text/csv: header ts,channel,value then one reading a record */
+};
+
+/* The format a Content-Type names (parameters such as charset ignored), or UNSUPPORTED. */
+enum readings_format readings_format_of(const char *content_type);
+
+void readings_batch_init(struct readings_batch *b);
+void readings_batch_cleanup(struct readings_batch *b);
+
+/*
+ * Parses and validates a whole batch of body (len bytes, need not be NUL-terminated) into b.
+ * ST_OK when every reading is good and there is at least one; ST_ERR_INVALID with b->errs
+ * naming the bad readings ("readings[3].ts") or the body's problem; ST_ERR_TOO_LARGE when it
+ * holds more than max readings. All or nothing: on error b holds no usable readings.
+ */
+enum st_err readings_parse(enum readings_format fmt, const char *body, size_t len, size_t max,
+			   struct readings_batch *b);
+
+/* RFC 3339 with Z or an offset, up to microseconds (further digits must be zeros), into
+ * microseconds since the epoch. False for anything else or outside the accepted range. */
+bool readings_parse_time(const char *s, size_t len, int64_t *us);
+/* "2026-01-01T00:00:00.125Z" (milliseconds), or six digits when the time has microseconds.
+ * buf >= 32. Returns the length. */
+size_t readings_format_time(int64_t us, char *buf, size_t cap);
+/* The shortest decimal text that reads back as exactly v. buf >= 32. Returns the length. */
+size_t readings_format_value(double v, char *buf, size_t cap);
+/* 1..64 bytes of [A-Za-z0-9_.:/-]. */
+bool readings_channel_valid(const char *s, size_t len);
+
+/*
+ * Encodes readings [*from, n) of b as strata.readings CloudEvents (see
+ * proto/topics/strata.readings.schema.json), as many as fit in one message of at most
+ * max_bytes; advances *from. Returns the message (caller st_free's it) and its length.
+ */
+char *readings_encode_event(const struct readings_batch *b, size_t *from, const char *session_id,
+			    const char *project_id, size_t max_bytes, size_t *len);
+
+/* The session cache (session_cache.c): who may post to a session, fresh for
+ * INGEST_SESSION_CACHE_MS and, while the database is unreachable, served stale for up to
+ * INGEST_SESSION_STALE_MS. */
+enum st_err session_cache_init(struct st_app *app);
+void session_cache_fini(void);
+/* As ingest_session_access (replies itself unless it returns 0), through the cache. */
+int session_cache_access(struct st_req *req, struct st_app *app, const char *id,
+			 enum ingest_need need, struct ingest_session_ref *out);
+
+/* The writers (writer.c): INGEST_WRITERS consumers of strata.readings in group
+ * INGEST_WRITER_GROUP, started by the service's init and stopped by its fini. */
+enum st_err readings_writers_start(struct st_app *app);
+void readings_writers_stop(void);
+/* Writes a batch of strata.readings records in one transaction (the consumer's handler). */
+enum st_err readings_write_batch(const struct st_kafka_rec *recs, size_t n, void *ctx);
+
+/* Partitions (partitions.c): makes sure the monthly partitions of ingest.readings for the
+ * given months exist, on conn, outside any transaction. Months already known cost nothing. */
+struct st_db_conn;
+enum st_err readings_partitions_ensure(struct st_db_conn *conn, const int *months, size_t n);
+/* Forgets what partitions are known to exist (after a failure that may be a dropped one). */
+void readings_partitions_forget(void);
+/* The UTC month of a time: (year - 1970) * 12 + month - 1. */
+int readings_month_of(int64_t us);
+
+/* The filters of GET .../data and .../data/export (readings_query.c). */
+struct readings_filter {
+	char from[24]; /* Unix microseconds as text, inclusive; "" for none */
+	char to[24];   /* exclusive; "" for none */
+	char channel[READINGS_CHANNEL_MAX + 1]; /* "" for all */
+};
+/* Reads from, to and channel; replies 400 itself (and returns it) when one is bad, else 0. */
+int readings_filter_parse(struct st_req *req, struct readings_filter *f);
+
+/* Handlers (readings_post.c, readings_query.c, readings_export.c). */
+int readings_post(struct st_req *req, void *ctx);
+int readings_get(struct st_req *req, void *ctx);
+int readings_export(struct st_req *req, void *ctx);
+
+/* ---- end of readings ---- */
+
 #endif

@@ -5,12 +5,6 @@
  */
 #include "ingest.h"
 
-static const struct st_config_item config[] = {
-	/* diagnosis results (results.c): data lines of one file; the body is bounded by
-	 * HTTP_BODY_MAX */
-	ST_CONFIG_INT("INGEST_RESULTS_MAX_ROWS", 100000, 1, 10000000),
-};
-
 static const struct st_route routes[] = {
 	/* diagnosis results (results.c): scopes are ingest_session_access's to check */
 	{ "POST", "/api/v1/sessions/{id}/results", results_post, ST_SCOPE_NONE },
@@ -40,7 +34,43 @@ static const struct st_route routes[] = {
 	{ "POST", "/api/v1/sessions/{id}/stop", sessions_stop, ST_SCOPE_WRITE },
 	{ "POST", "/api/v1/sessions/{id}/complete", sessions_complete, ST_SCOPE_WRITE },
 	{ "POST", "/api/v1/sessions/{id}/fail", sessions_fail, ST_SCOPE_WRITE },
+	/* readings: readings_post.c, readings_query.c, readings_export.c */
+	{ "POST", "/api/v1/sessions/{id}/data", readings_post, ST_SCOPE_NONE },
+	{ "GET", "/api/v1/sessions/{id}/data", readings_get, ST_SCOPE_READ },
+	{ "GET", "/api/v1/sessions/{id}/data/export", readings_export, ST_SCOPE_READ },
 };
+
+static const struct st_config_item config[] = {
+	/* diagnosis results (results.c): data lines of one file; the body is bounded by
+	 * HTTP_BODY_MAX */
+	ST_CONFIG_INT("INGEST_RESULTS_MAX_ROWS", 100000, 1, 10000000),
+	/* readings */
+	ST_CONFIG_INT("INGEST_BATCH_MAX", 10000, 1, 1000000),         /* readings in one POST */
+	ST_CONFIG_INT("INGEST_MESSAGE_MAX", 900000, 4096, 100000000), /* bytes of one Kafka msg */
+	ST_CONFIG_INT("INGEST_SESSION_CACHE_MS", 5000, 0, 600000),
+	ST_CONFIG_INT("INGEST_SESSION_STALE_MS", 600000, 0, 86400000),
+	ST_CONFIG_STR("INGEST_WRITER_GROUP", "ingest-writers"),
+	ST_CONFIG_INT("INGEST_WRITERS", 1, 0, 64),          /* 0: this replica only accepts */
+	ST_CONFIG_INT("INGEST_WRITER_BATCH", 64, 1, 10000), /* messages per transaction */
+};
+
+static enum st_err
+ingest_init(struct st_app *app)
+{
+	enum st_err rc = session_cache_init(app); /* readings */
+
+	if (rc == ST_OK)
+		rc = readings_writers_start(app); /* readings */
+	return rc;
+}
+
+static void
+ingest_fini(struct st_app *app)
+{
+	(void)app;
+	readings_writers_stop(); /* readings */
+	session_cache_fini();    /* readings */
+}
 
 static const struct st_service service = {
 	.name = "ingest",
@@ -51,6 +81,8 @@ static const struct st_service service = {
 	.nconfig = ST_ARRAY_LEN(config),
 	.routes = routes,
 	.nroutes = ST_ARRAY_LEN(routes),
+	.init = ingest_init,
+	.fini = ingest_fini,
 };
 
 int

@@ -5,6 +5,7 @@
 #   tests/bench/run.sh idle       binary sizes and resident memory at idle
 #   tests/bench/run.sh http       wrk on a service's /healthz, directly and through nginx
 #   tests/bench/run.sh auth       the authenticated front door against the proxy ceiling
+#   tests/bench/run.sh ingest     readings end to end against the COPY ceiling
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -51,6 +52,7 @@ case $what in
 idle) idle ;;
 http) http ;;
 auth) "$here/auth_me.sh" ;;
-all) idle; http; "$here/auth_me.sh" ;;
-*) echo "usage: $0 [idle|http|auth|all]"; exit 2 ;;
+ingest) "$here/ingest.sh" ;;
+all) idle; http; "$here/auth_me.sh"; "$here/ingest.sh" ;;
+*) echo "usage: $0 [idle|http|auth|ingest|all]"; exit 2 ;;
 esac

@@ -1,0 +1,161 @@
+/*
+ * The session cache of the readings hot path: (session id, caller) -> the session's project,
+ * status and the caller's role in it. POST /api/v1/sessions/{id}/data is the busiest route of
+ * the suite, and it must keep accepting while PostgreSQL is away (Kafka holds the data): an
+ * entry is fresh for INGEST_SESSION_CACHE_MS, and when the database cannot be reached an entry
+ * up to INGEST_SESSION_STALE_MS old is used instead of answering 503.
+ *
+ * The decision itself (ingest_access_decide) is taken per request from the cached role and the
+ * request's own scopes, so a cached entry never grants a scope the caller does not hold.
+ * A direct-mapped table under one mutex: a colliding key replaces the older entry.
+ */
+#include <pthread.h>
+#include <string.h>
+
+#include "ingest.h"
+#include "strata/db.h"
+#include "strata/log.h"
+
+#define CACHE_SLOTS      4096 /* power of two */
+#define DB_RETRY_AFTER_S 2
+
+struct entry {
+	char session[INGEST_UUID_LEN];
+	char sub[128]; /* as struct st_principal */
+	bool exists;
+	struct ingest_session_ref ref;
+	int64_t fetched_ms; /* monotonic; 0 = empty */
+};
+
+static struct {
+	pthread_mutex_t lock;
+	struct entry *slots;
+	int64_t fresh_ms, stale_ms;
+} cache = { PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0 };
+
+static const char session_sql[] = "SELECT s.project_id, coalesce(s.subject_id::text, ''), "
+				  "s.status, coalesce(s.device, ''), m.role "
+				  "FROM sessions s "
+				  "LEFT JOIN project_members m "
+				  "ON m.project_id = s.project_id AND m.user_id = $2::uuid "
+				  "WHERE s.id = $1::uuid";
+
+enum st_err
+session_cache_init(struct st_app *app)
+{
+	cache.fresh_ms = st_config_int(app->config, "INGEST_SESSION_CACHE_MS");
+	cache.stale_ms = st_config_int(app->config, "INGEST_SESSION_STALE_MS");
+	cache.slots = st_calloc(CACHE_SLOTS, sizeof(*cache.slots));
+	return ST_OK;
+}
+
+void
+session_cache_fini(void)
+{
+	st_free(cache.slots);
+	cache.slots = NULL;
+}
+
+static size_t
+slot_of(const char *session, const char *sub)
+{
+	uint32_t h = 2166136261u;
+
+	for (const char *s = session; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	for (const char *s = sub; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h & (CACHE_SLOTS - 1);
+}
+
+/* Copies the entry for the key into *out when one younger than max_age_ms exists. */
+static bool
+lookup(const char *session, const char *sub, int64_t max_age_ms, struct entry *out)
+{
+	bool hit = false;
+	struct entry *e;
+
+	pthread_mutex_lock(&cache.lock);
+	e = &cache.slots[slot_of(session, sub)];
+	if (e->fetched_ms != 0 && strcmp(e->session, session) == 0 && strcmp(e->sub, sub) == 0 &&
+	    st_now_mono_ms() - e->fetched_ms <= max_age_ms) {
+		*out = *e;
+		hit = true;
+	}
+	pthread_mutex_unlock(&cache.lock);
+	return hit;
+}
+
+static void
+store(const struct entry *in)
+{
+	pthread_mutex_lock(&cache.lock);
+	cache.slots[slot_of(in->session, in->sub)] = *in;
+	pthread_mutex_unlock(&cache.lock);
+}
+
+/* Reads the session and the caller's membership from the database into e. */
+static enum st_err
+fetch(struct st_app *app, const char *session, const char *sub, struct entry *e)
+{
+	struct st_db_result *res = NULL;
+	const char *params[] = { session, st_uuid_valid(sub) ? sub : NULL };
+	enum st_err rc = st_db_pool_query(app->db, session_sql, 2, params, &res, NULL, 0);
+
+	if (rc != ST_OK)
+		return rc;
+	memset(e, 0, sizeof(*e));
+	st_strlcpy(e->session, session, sizeof(e->session));
+	st_strlcpy(e->sub, sub, sizeof(e->sub));
+	e->exists = st_db_rows(res) > 0;
+	if (e->exists) {
+		st_strlcpy(e->ref.id, session, sizeof(e->ref.id));
+		st_strlcpy(e->ref.project_id, st_db_get(res, 0, 0), sizeof(e->ref.project_id));
+		st_strlcpy(e->ref.subject_id, st_db_get(res, 0, 1), sizeof(e->ref.subject_id));
+		st_strlcpy(e->ref.status, st_db_get(res, 0, 2), sizeof(e->ref.status));
+		st_strlcpy(e->ref.device, st_db_get(res, 0, 3), sizeof(e->ref.device));
+		e->ref.role = ingest_role_parse(st_db_get(res, 0, 4));
+	}
+	e->fetched_ms = st_now_mono_ms();
+	st_db_result_free(res);
+	return ST_OK;
+}
+
+int
+session_cache_access(struct st_req *req, struct st_app *app, const char *id, enum ingest_need need,
+		     struct ingest_session_ref *out)
+{
+	const struct st_principal *p = st_http_principal(req);
+	const char *sub = p != NULL ? p->sub : "";
+	struct entry e;
+	int decision;
+
+	memset(out, 0, sizeof(*out));
+	if (!st_uuid_valid(id))
+		return st_http_reply_problem(req, 404, "no session %.64s", id != NULL ? id : "");
+	if (!lookup(id, sub, cache.fresh_ms, &e)) {
+		enum st_err rc = fetch(app, id, sub, &e);
+
+		if (rc == ST_OK) {
+			store(&e);
+		} else if ((rc == ST_ERR_UNAVAILABLE || rc == ST_ERR_TIMEOUT) &&
+			   lookup(id, sub, cache.stale_ms, &e)) {
+			st_log(ST_LOG_DEBUG, "readings", "database away: stale session entry used");
+		} else if (rc == ST_ERR_UNAVAILABLE || rc == ST_ERR_TIMEOUT) {
+			return st_http_reply_unavailable(req, DB_RETRY_AFTER_S, "the database");
+		} else {
+			return ingest_reply_db_error(req, rc);
+		}
+	}
+	if (!e.exists)
+		return st_http_reply_problem(req, 404, "no session %s", id);
+	decision = ingest_access_decide(p, e.ref.role, need);
+	if (decision == 404)
+		return st_http_reply_problem(req, 404, "no session %s", id);
+	if (decision != 0)
+		return st_http_reply_problem(
+			req, 403,
+			"your role or scopes do not allow you to send data to this session");
+	*out = e.ref;
+	return 0;
+}
