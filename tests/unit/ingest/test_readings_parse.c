@@ -292,13 +292,15 @@ END_TEST
 
 START_TEST(errors_counted_beyond_kept)
 {
-	char *body = malloc(100 * 64 + 64);
+	size_t cap = 100 * 64 + 64;
+	char *body = malloc(cap);
 	size_t len;
 	struct readings_batch b;
 
-	len = (size_t)sprintf(body, "ts,channel,value\n");
+	len = (size_t)snprintf(body, cap, "ts,channel,value\n");
 	for (int i = 0; i < 100; i++)
-		len += (size_t)sprintf(body + len, "2026-01-01T00:00:00Z,bad channel,%d\n", i);
+		len += (size_t)snprintf(body + len, cap - len,
+					"2026-01-01T00:00:00Z,bad channel,%d\n", i);
 	readings_batch_init(&b);
 	ck_assert_int_eq(readings_parse(READINGS_CSV, body, len, 1000, &b), ST_ERR_INVALID);
 	ck_assert_uint_eq(b.errs.total, 100);
