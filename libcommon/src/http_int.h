@@ -62,6 +62,10 @@ struct st_req {
 	bool streaming;
 	bool stream_raw;     /* streaming with Content-Length: writes go out as they are */
 	bool stream_no_body; /* streaming a head only (HEAD, 204, 304): writes are dropped */
+	/* A Content-Length answer's head, held until its first body bytes so that a small answer
+	 * leaves in one write (two writes cost a second send and wake-up on every hop). */
+	char *held;
+	size_t held_len;
 };
 
 /* Notes how the request's body is framed (none, Content-Length, chunked) before anything

@@ -485,17 +485,45 @@ st_http_stream_begin_head(struct st_req *req, int status, const char *content_ty
 		st_strlcpy(framing, "Transfer-Encoding: chunked\r\n", sizeof(framing));
 	head = st_malloc(cap);
 	hlen = format_head_extra(req, status, content_type, framing, extra, head, cap);
-	if (hlen > 0)
-		write_all(req, head, hlen);
-	else
+	if (hlen == 0) {
 		st_log(ST_LOG_ERROR, "http", "response head too large status=%d", status);
+	} else if (req->stream_raw && !no_body && content_length > 0) {
+		req->held = head; /* goes out with the first body bytes */
+		req->held_len = hlen;
+		return status;
+	} else {
+		write_all(req, head, hlen);
+	}
 	st_free(head);
 	return status;
+}
+
+/* Sends the held head, with data after it in the same write when both are small. */
+static bool
+flush_held(struct st_req *req, const void *data, size_t len)
+{
+	char *head = req->held;
+	size_t hlen = req->held_len;
+	bool ok;
+
+	req->held = NULL;
+	req->held_len = 0;
+	if (len > 0 && hlen + len <= ONE_WRITE_MAX) {
+		head = st_realloc(head, hlen + len);
+		memcpy(head + hlen, data, len);
+		ok = write_all(req, head, hlen + len);
+	} else {
+		ok = write_all(req, head, hlen) && write_all(req, data, len);
+	}
+	st_free(head);
+	return ok;
 }
 
 void
 st_http_stream_abort(struct st_req *req)
 {
+	if (req->held != NULL)
+		flush_held(req, NULL, 0); /* the head, then the cut: an incomplete answer */
 	req->streaming = false;
 	req->aborted = true;
 	mg_disable_keep_alive(req->conn);
@@ -509,7 +537,7 @@ st_http_stream_write(struct st_req *req, const void *data, size_t len)
 	if (req->stream_no_body)
 		return ST_OK;
 	if (req->stream_raw) {
-		if (!write_all(req, data, len))
+		if (req->held != NULL ? !flush_held(req, data, len) : !write_all(req, data, len))
 			return ST_ERR_IO;
 		req->bytes_out += len;
 		return ST_OK;
@@ -525,6 +553,8 @@ st_http_stream_write(struct st_req *req, const void *data, size_t len)
 void
 st_http_stream_end(struct st_req *req)
 {
+	if (req->held != NULL)
+		flush_held(req, NULL, 0);
 	if (req->streaming && !req->stream_raw && !req->stream_no_body)
 		write_all(req, "0\r\n\r\n", 5);
 	req->streaming = false;
@@ -568,4 +598,6 @@ http_req_cleanup(struct st_req *req)
 	st_http_params_cleanup(&req->params);
 	st_free(req->body);
 	req->body = NULL;
+	st_free(req->held);
+	req->held = NULL;
 }
