@@ -7,7 +7,9 @@
  *
  * The decision itself (ingest_access_decide) is taken per request from the cached role and the
  * request's own scopes, so a cached entry never grants a scope the caller does not hold.
- * A direct-mapped table under one mutex: a colliding key replaces the older entry.
+ * A set-associative table under one mutex: a key hashes to a bucket of CACHE_WAYS entries and
+ * a new key replaces the bucket's oldest entry, so that two busy sessions that hash alike do
+ * not push each other out (which, with the database away, would turn into a 503).
  */
 #include <pthread.h>
 #include <string.h>
@@ -16,7 +18,8 @@
 #include "strata/db.h"
 #include "strata/log.h"
 
-#define CACHE_SLOTS      4096 /* power of two */
+#define CACHE_BUCKETS    1024 /* power of two */
+#define CACHE_WAYS       8
 #define DB_RETRY_AFTER_S 2
 
 struct entry {
@@ -45,7 +48,7 @@ session_cache_init(struct st_app *app)
 {
 	cache.fresh_ms = st_config_int(app->config, "INGEST_SESSION_CACHE_MS");
 	cache.stale_ms = st_config_int(app->config, "INGEST_SESSION_STALE_MS");
-	cache.slots = st_calloc(CACHE_SLOTS, sizeof(*cache.slots));
+	cache.slots = st_calloc((size_t)CACHE_BUCKETS * CACHE_WAYS, sizeof(*cache.slots));
 	return ST_OK;
 }
 
@@ -56,8 +59,9 @@ session_cache_fini(void)
 	cache.slots = NULL;
 }
 
+/* The first entry of the key's bucket. */
 static size_t
-slot_of(const char *session, const char *sub)
+bucket_of(const char *session, const char *sub)
 {
 	uint32_t h = 2166136261u;
 
@@ -65,7 +69,13 @@ slot_of(const char *session, const char *sub)
 		h = (h ^ (unsigned char)*s) * 16777619u;
 	for (const char *s = sub; *s != '\0'; s++)
 		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h & (CACHE_SLOTS - 1);
+	return (size_t)(h & (CACHE_BUCKETS - 1)) * CACHE_WAYS;
+}
+
+static bool
+same_key(const struct entry *e, const char *session, const char *sub)
+{
+	return e->fetched_ms != 0 && strcmp(e->session, session) == 0 && strcmp(e->sub, sub) == 0;
 }
 
 /* Copies the entry for the key into *out when one younger than max_age_ms exists. */
@@ -76,11 +86,15 @@ lookup(const char *session, const char *sub, int64_t max_age_ms, struct entry *o
 	struct entry *e;
 
 	pthread_mutex_lock(&cache.lock);
-	e = &cache.slots[slot_of(session, sub)];
-	if (e->fetched_ms != 0 && strcmp(e->session, session) == 0 && strcmp(e->sub, sub) == 0 &&
-	    st_now_mono_ms() - e->fetched_ms <= max_age_ms) {
-		*out = *e;
-		hit = true;
+	e = &cache.slots[bucket_of(session, sub)];
+	for (int w = 0; w < CACHE_WAYS; w++, e++) {
+		if (same_key(e, session, sub)) {
+			if (st_now_mono_ms() - e->fetched_ms <= max_age_ms) {
+				*out = *e;
+				hit = true;
+			}
+			break;
+		}
 	}
 	pthread_mutex_unlock(&cache.lock);
 	return hit;
@@ -89,8 +103,20 @@ lookup(const char *session, const char *sub, int64_t max_age_ms, struct entry *o
 static void
 store(const struct entry *in)
 {
+	struct entry *bucket, *victim;
+
 	pthread_mutex_lock(&cache.lock);
-	cache.slots[slot_of(in->session, in->sub)] = *in;
+	bucket = &cache.slots[bucket_of(in->session, in->sub)];
+	victim = bucket;
+	for (int w = 0; w < CACHE_WAYS; w++) {
+		if (same_key(&bucket[w], in->session, in->sub)) {
+			victim = &bucket[w];
+			break;
+		}
+		if (bucket[w].fetched_ms < victim->fetched_ms) /* empty (0) or older */
+			victim = &bucket[w];
+	}
+	*victim = *in;
 	pthread_mutex_unlock(&cache.lock);
 }
 
