@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The first administrator, run by up.sh after the services started (and safe to run by hand:
+# The first administrator and the demo data, run by up.sh after the services started (and safe to run by hand:
 # `compose/local/seed.sh`). Idempotent: `strata-auth bootstrap-admin` leaves an existing
 # account with that email as it is.
 #
@@ -20,23 +20,25 @@ auth="$BIN/strata-auth"
 [[ -x "$auth" ]] || die "$auth is not built (make build)"
 
 email="${STRATA_ADMIN_EMAIL:-admin@strata.local}"
-if [[ -n "${STRATA_ADMIN_PASSWORD:-}" ]]; then
-	STRATA_ADMIN_EMAIL="$email" "$auth" bootstrap-admin ||
-		die "could not create the first admin (above)"
-	exit 0
-fi
 
-# No password given: make one. It reaches the tool through its environment only, never a
-# command line (which other users can read in ps).
-password="$(openssl rand -base64 18)" || die "openssl could not generate a password"
-if ! out="$(STRATA_ADMIN_EMAIL="$email" STRATA_ADMIN_PASSWORD="$password" \
-	"$auth" bootstrap-admin)"; then
+# The first admin with the password given, or with one made here. A made one reaches the tool
+# through its environment only, never a command line (which other users can read in ps).
+first_admin() {
+	local password out
+	if [[ -n "${STRATA_ADMIN_PASSWORD:-}" ]]; then
+		STRATA_ADMIN_EMAIL="$email" "$auth" bootstrap-admin ||
+			die "could not create the first admin (above)"
+		return 0
+	fi
+	password="$(openssl rand -base64 18)" || die "openssl could not generate a password"
+	if ! out="$(STRATA_ADMIN_EMAIL="$email" STRATA_ADMIN_PASSWORD="$password" \
+		"$auth" bootstrap-admin)"; then
+		printf '%s\n' "$out"
+		die "could not create the first admin (above)"
+	fi
 	printf '%s\n' "$out"
-	die "could not create the first admin (above)"
-fi
-printf '%s\n' "$out"
-if [[ "$out" == *" created with the admin role"* ]]; then
-	cat <<MSG
+	if [[ "$out" == *" created with the admin role"* ]]; then
+		cat <<MSG
 
   The first administrator was created:
     email     $email
@@ -46,5 +48,9 @@ if [[ "$out" == *" created with the admin role"* ]]; then
   STRATA_ADMIN_PASSWORD before make up.
 
 MSG
-fi
-unset password
+	fi
+}
+first_admin
+
+# Demo data, once: a project with Seattle's hourly weather (compose/local/seed-demo.sh).
+bash "$here/seed-demo.sh" || die "compose/local/seed-demo.sh failed (above)"
