@@ -7,9 +7,13 @@
  * down. A command timeout is ST_ERR_TIMEOUT and is not resent: it may have run. The checkout
  * of a context (the mutex, the wait, the in-use flags) is slot_pool.c's, shared with db.c.
  *
- * hiredis writes with write(2), which raises SIGPIPE on a socket the server has closed. Each
- * call blocks SIGPIPE in the calling thread and consumes one it raised, as libpq does, so the
- * pool is safe in a process that has not ignored the signal.
+ * The health look at checkout (a poll) is skipped for a context used within the last
+ * REDIS_FRESH_MS: one that died since is caught by the resend.
+ *
+ * hiredis writes with write(2), which raises SIGPIPE on a socket the server has closed. In a
+ * process that has not ignored the signal when the pool is created, each call blocks SIGPIPE in
+ * the calling thread and consumes one it raised, as libpq does; services ignore it
+ * (st_service_main), which spares four system calls a command.
  */
 #define _GNU_SOURCE
 #include "strata/redis.h"
@@ -32,10 +36,12 @@
 #define REDIS_HOST_MAX     256
 #define REDIS_SECRET_MAX   256
 #define REDIS_DEFAULT_PORT 6379
+#define REDIS_FRESH_MS     1000
 
 struct redis_slot {
 	redisContext *c; /* NULL when closed; only the slot's taker touches it */
 	bool was_open;
+	int64_t used_ms; /* monotonic, when a command last succeeded on c */
 };
 
 struct st_redis {
@@ -45,6 +51,7 @@ struct st_redis {
 	char password[REDIS_SECRET_MAX];
 	int db;
 	int timeout_ms;
+	bool guard_sigpipe; /* SIGPIPE was not ignored at creation: block it around calls */
 
 	struct slot_pool pool;
 	struct redis_slot *slots; /* pool.size of them */
@@ -208,13 +215,17 @@ out:
 struct sigpipe_guard {
 	sigset_t old;
 	bool was_pending;
+	bool active;
 };
 
 static void
-sigpipe_block(struct sigpipe_guard *g)
+sigpipe_block(struct sigpipe_guard *g, bool needed)
 {
 	sigset_t set, pending;
 
+	g->active = needed;
+	if (!needed)
+		return;
 	sigemptyset(&set);
 	sigaddset(&set, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &set, &g->old);
@@ -228,6 +239,8 @@ sigpipe_restore(struct sigpipe_guard *g)
 	sigset_t set, pending;
 	struct timespec zero = { 0, 0 };
 
+	if (!g->active)
+		return;
 	sigemptyset(&set);
 	sigaddset(&set, SIGPIPE);
 	sigpending(&pending);
@@ -396,8 +409,8 @@ run(struct st_redis *r, const struct redis_cmd *cmd, redisReply **out)
 		       r->timeout_ms);
 		goto out;
 	}
-	sigpipe_block(&guard);
-	if (s->c != NULL && !slot_healthy(s)) {
+	sigpipe_block(&guard, r->guard_sigpipe);
+	if (s->c != NULL && st_now_mono_ms() - s->used_ms > REDIS_FRESH_MS && !slot_healthy(s)) {
 		st_log(ST_LOG_INFO, "redis", "pooled connection lost, reconnecting");
 		slot_close(s);
 	}
@@ -414,6 +427,7 @@ run(struct st_redis *r, const struct redis_cmd *cmd, redisReply **out)
 		saved_errno = errno;
 		if (reply != NULL) {
 			rc = ST_OK;
+			s->used_ms = st_now_mono_ms();
 			break;
 		}
 		/* The stream is out of step or gone either way: this context is done. */
@@ -471,6 +485,11 @@ st_redis_create(const struct st_redis_conf *conf, struct st_redis **out)
 		goto out;
 	}
 	r->timeout_ms = conf->timeout_ms;
+	{
+		struct sigaction sa;
+
+		r->guard_sigpipe = sigaction(SIGPIPE, NULL, &sa) != 0 || sa.sa_handler != SIG_IGN;
+	}
 	r->slots = st_calloc((size_t)conf->size, sizeof(*r->slots));
 	slot_pool_init(&r->pool, conf->size);
 	*out = r;

@@ -34,6 +34,7 @@ slot_pool_init(struct slot_pool *pool, int size)
 	pool->size = size;
 	pool->in_use = st_calloc((size_t)size, sizeof(*pool->in_use));
 	pool->busy = 0;
+	pool->waiters = 0;
 	pool->timeouts = 0;
 }
 
@@ -52,7 +53,7 @@ slot_pool_take(struct slot_pool *pool, int timeout_ms, slot_pool_connected_fn *c
 {
 	struct timespec deadline;
 	enum st_err rc = ST_OK;
-	int pick = -1;
+	int pick = -1, wait_rc;
 
 	deadline_after(&deadline, timeout_ms);
 	pthread_mutex_lock(&pool->mu);
@@ -69,7 +70,10 @@ slot_pool_take(struct slot_pool *pool, int timeout_ms, slot_pool_connected_fn *c
 		}
 		if (pick >= 0)
 			break;
-		if (pthread_cond_timedwait(&pool->cv, &pool->mu, &deadline) == ETIMEDOUT) {
+		pool->waiters++;
+		wait_rc = pthread_cond_timedwait(&pool->cv, &pool->mu, &deadline);
+		pool->waiters--;
+		if (wait_rc == ETIMEDOUT) {
 			/* One last look: a give may have raced with the timeout. */
 			for (int i = 0; i < pool->size && pick < 0; i++)
 				if (!pool->in_use[i])
@@ -93,9 +97,15 @@ slot_pool_take(struct slot_pool *pool, int timeout_ms, slot_pool_connected_fn *c
 void
 slot_pool_give(struct slot_pool *pool, int index)
 {
+	bool wake;
+
 	pthread_mutex_lock(&pool->mu);
 	pool->in_use[index] = false;
 	pool->busy--;
-	pthread_cond_signal(&pool->cv);
+	wake = pool->waiters > 0;
 	pthread_mutex_unlock(&pool->mu);
+	/* Signalled outside the lock, and only when someone waits: at the gateway's rates the
+	 * wake-ups of an idle condition variable were most of the process's futex calls. */
+	if (wake)
+		pthread_cond_signal(&pool->cv);
 }

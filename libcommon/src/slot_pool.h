@@ -30,6 +30,7 @@ struct slot_pool {
 	/* Under mu: */
 	bool *in_use;      /* checked out; only the taker touches that slot's contents meanwhile */
 	int busy;          /* slots checked out */
+	int waiters;       /* takers waiting on cv: a give signals only when there are some */
 	uint64_t timeouts; /* takes that found no slot free in time */
 };
 

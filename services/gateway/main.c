@@ -19,6 +19,9 @@ static const struct st_config_item config[] = {
 	/* nginx keeps up to 32 idle connections per worker and CivetWeb holds a thread per open
 	 * connection: stay well above every client's pool (PERFORMANCE.md). */
 	ST_CONFIG_INT("HTTP_THREADS", 128, 4, 4096),
+	/* Every proxied request makes one Redis round trip (denylist and rate limit): with the
+	 * shared default of 8 connections, most threads queued for one. */
+	ST_CONFIG_INT("REDIS_POOL_SIZE", 32, 1, 512),
 	ST_CONFIG_STR("GATEWAY_AUTH_URL", "http://127.0.0.1:8081"),
 	ST_CONFIG_STR("GATEWAY_INGEST_URL", "http://127.0.0.1:8082"),
 	ST_CONFIG_STR("GATEWAY_STATISTICS_URL", "http://127.0.0.1:8083"),
