@@ -1,7 +1,9 @@
 /*
- * The HTTP client: libcurl easy handles kept one per thread (a pthread key), each with its own
- * connection cache, so that concurrent callers reuse keep-alive connections without sharing
- * a lock. Handles are also listed on the client so that st_httpc_destroy frees them all.
+ * The HTTP client: libcurl easy handles, each with its own connection cache, kept one per
+ * thread (a pthread key) so that concurrent callers reuse keep-alive connections without
+ * sharing a lock, or, with conf.pool_size, in a fixed pool checked out per call (slot_pool.c,
+ * as the database and Redis pools) so that the connections stay bounded. Per-thread handles are
+ * also listed on the client so that st_httpc_destroy frees them all.
  */
 #include "strata/httpc.h"
 
@@ -13,20 +15,26 @@
 #include <strings.h>
 #include <time.h>
 
+#include "slot_pool.h"
 #include "strata/log.h"
+
+#define POOL_WAIT_DEFAULT_MS 1000
 
 struct handle {
 	CURL *curl;
 	CURLM *multi; /* for st_httpc_stream, made on first use; keeps its own connections */
 	struct st_httpc *owner;
 	struct handle *prev, *next;
+	int slot; /* index in the pool, -1 for a thread's own handle */
 };
 
 struct st_httpc {
 	struct st_httpc_conf conf;
 	pthread_key_t key;
 	pthread_mutex_t lock;
-	struct handle *handles;
+	struct handle *handles; /* the threads' own */
+	struct slot_pool pool;  /* with conf.pool_size */
+	struct handle **pooled; /* conf.pool_size of them, made on first use */
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -88,6 +96,12 @@ st_httpc_create(const struct st_httpc_conf *conf, struct st_httpc **out)
 		return ST_ERR_INTERNAL;
 	}
 	pthread_mutex_init(&c->lock, NULL);
+	if (c->conf.pool_size > 0) {
+		slot_pool_init(&c->pool, c->conf.pool_size);
+		c->pooled = st_calloc((size_t)c->conf.pool_size, sizeof(*c->pooled));
+		if (c->conf.pool_wait_ms <= 0)
+			c->conf.pool_wait_ms = POOL_WAIT_DEFAULT_MS;
+	}
 	*out = c;
 	return ST_OK;
 }
@@ -103,6 +117,13 @@ st_httpc_destroy(struct st_httpc *c)
 	for (h = c->handles; h != NULL; h = next) {
 		next = h->next;
 		handle_free(h);
+	}
+	if (c->pooled != NULL) {
+		for (int i = 0; i < c->conf.pool_size; i++)
+			if (c->pooled[i] != NULL)
+				handle_free(c->pooled[i]);
+		st_free(c->pooled);
+		slot_pool_cleanup(&c->pool);
 	}
 	pthread_mutex_destroy(&c->lock);
 	st_free(c);
@@ -124,6 +145,7 @@ thread_handle_get(struct st_httpc *c)
 		return NULL;
 	}
 	h->owner = c;
+	h->slot = -1;
 	pthread_mutex_lock(&c->lock);
 	h->next = c->handles;
 	if (c->handles != NULL)
@@ -134,12 +156,58 @@ thread_handle_get(struct st_httpc *c)
 	return h;
 }
 
-static CURL *
-thread_handle(struct st_httpc *c)
+/* For slot_pool_take: prefer a pooled handle that exists (its connections are warm). */
+static bool
+pooled_made(void *ctx, int i)
 {
-	struct handle *h = thread_handle_get(c);
+	struct st_httpc *c = ctx;
 
-	return h != NULL ? h->curl : NULL;
+	return c->pooled[i] != NULL;
+}
+
+/*
+ * A handle for one call: the thread's own, or one checked out of the pool (give it back with
+ * handle_put). NULL with *rc ST_ERR_UNAVAILABLE when the pool stayed full for pool_wait_ms,
+ * ST_ERR_INTERNAL when curl could not make a handle.
+ */
+static struct handle *
+handle_get(struct st_httpc *c, enum st_err *rc)
+{
+	struct handle *h;
+	int i;
+
+	*rc = ST_ERR_INTERNAL;
+	if (c->conf.pool_size <= 0)
+		return thread_handle_get(c);
+	if (slot_pool_take(&c->pool, c->conf.pool_wait_ms, pooled_made, c, &i) != ST_OK) {
+		st_log(ST_LOG_WARN, "httpc", "every pooled connection busy for ms=%d size=%d",
+		       c->conf.pool_wait_ms, c->conf.pool_size);
+		*rc = ST_ERR_UNAVAILABLE;
+		return NULL;
+	}
+	h = c->pooled[i]; /* only this taker touches slot i until it is given back */
+	if (h != NULL) {
+		curl_easy_reset(h->curl);
+		return h;
+	}
+	h = st_calloc(1, sizeof(*h));
+	h->curl = curl_easy_init();
+	if (h->curl == NULL) {
+		st_free(h);
+		slot_pool_give(&c->pool, i);
+		return NULL;
+	}
+	h->owner = c;
+	h->slot = i;
+	c->pooled[i] = h;
+	return h;
+}
+
+static void
+handle_put(struct st_httpc *c, struct handle *h)
+{
+	if (h != NULL && h->slot >= 0)
+		slot_pool_give(&c->pool, h->slot);
 }
 
 bool
@@ -312,17 +380,19 @@ worth_retrying(enum st_err rc, long status)
 enum st_err
 st_httpc_do(struct st_httpc *c, const struct st_httpc_req *req, struct st_httpc_resp *resp)
 {
+	struct handle *h;
 	CURL *curl;
 	enum st_err rc;
 	int tries = st_httpc_idempotent(req->method) ? 1 + c->conf.retries : 1;
 
 	memset(resp, 0, sizeof(*resp));
 	resp->retry_after_s = -1;
-	curl = thread_handle(c);
-	if (curl == NULL) {
+	h = handle_get(c, &rc);
+	if (h == NULL) {
 		resp->body = st_strdup("");
-		return ST_ERR_INTERNAL;
+		return rc;
 	}
+	curl = h->curl;
 	for (int i = 1;; i++) {
 		resp->attempts = i;
 		rc = attempt(c, curl, req, resp);
@@ -342,6 +412,7 @@ st_httpc_do(struct st_httpc *c, const struct st_httpc_req *req, struct st_httpc_
 			nanosleep(&ts, NULL);
 		}
 	}
+	handle_put(c, h);
 	return rc;
 }
 
@@ -647,7 +718,7 @@ httpc_answered_early(int cc, bool uploading, bool head_done, int64_t want, int64
 enum st_err
 st_httpc_stream(struct st_httpc *c, const struct st_httpc_stream *s)
 {
-	struct handle *h = thread_handle_get(c);
+	struct handle *h;
 	struct stream_run run = { .s = s, .fail = ST_OK };
 	struct curl_slist *list = NULL;
 	int idle_ms = s->idle_timeout_ms > 0 ? s->idle_timeout_ms : c->conf.timeout_ms;
@@ -655,12 +726,15 @@ st_httpc_stream(struct st_httpc *c, const struct st_httpc_stream *s)
 	bool added = false, timed_out = false;
 	enum st_err rc = ST_OK;
 
+	h = handle_get(c, &rc);
 	if (h == NULL)
-		return ST_ERR_INTERNAL;
+		return rc;
 	if (h->multi == NULL)
 		h->multi = curl_multi_init();
-	if (h->multi == NULL)
+	if (h->multi == NULL) {
+		handle_put(c, h);
 		return ST_ERR_INTERNAL;
+	}
 	list = stream_setup(c, h->curl, s, &run);
 	run.last_ms = st_now_mono_ms();
 	if (curl_multi_add_handle(h->multi, h->curl) != CURLM_OK) {
@@ -715,5 +789,6 @@ out:
 								connection */
 	curl_slist_free_all(list);
 	st_free(run.head);
+	handle_put(c, h);
 	return rc;
 }

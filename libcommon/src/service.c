@@ -45,6 +45,8 @@ static const struct st_config_item shared_config[] = {
 	ST_CONFIG_INT("HTTPC_TIMEOUT_MS", 10000, 10, 3600000),
 	ST_CONFIG_INT("HTTPC_RETRIES", 2, 0, 5),
 	ST_CONFIG_INT("HTTPC_BACKOFF_MS", 50, 1, 10000),
+	ST_CONFIG_INT("HTTPC_POOL_SIZE", 0, 0, 4096),
+	ST_CONFIG_INT("HTTPC_POOL_WAIT_MS", 1000, 1, 600000),
 };
 
 static const struct st_config_item db_config[] = {
@@ -134,6 +136,8 @@ connect_all(const struct st_service *svc, struct st_app *app)
 		.timeout_ms = (int)st_config_int(cfg, "HTTPC_TIMEOUT_MS"),
 		.retries = (int)st_config_int(cfg, "HTTPC_RETRIES"),
 		.backoff_ms = (int)st_config_int(cfg, "HTTPC_BACKOFF_MS"),
+		.pool_size = (int)st_config_int(cfg, "HTTPC_POOL_SIZE"),
+		.pool_wait_ms = (int)st_config_int(cfg, "HTTPC_POOL_WAIT_MS"),
 		.max_response = 64u * 1024 * 1024,
 	};
 	char client_id[64];

@@ -1,8 +1,14 @@
 /*
  * The HTTP client on libcurl that services use to call each other (and, later, the
- * scheduler's external targets): one easy handle per thread, so connections are kept alive and
- * reused without locks; connect and total timeouts; bounded retries with exponential back-off
- * and jitter for idempotent methods only; the request id sent as X-Request-Id.
+ * scheduler's external targets): keep-alive connections reused across calls; connect and total
+ * timeouts; bounded retries with exponential back-off and jitter for idempotent methods only;
+ * the request id sent as X-Request-Id.
+ *
+ * Handles (each with its own connection cache) are either one per thread (pool_size 0: no lock
+ * at all) or a shared pool of pool_size, checked out for the length of a call: then the client
+ * never holds more than about pool_size transfers and keep-alive connections to a service
+ * whatever its caller's thread count, which is what a service with a thread per connection
+ * needs from its clients (PERFORMANCE.md: idle keep-alive connections hold its threads).
  */
 #ifndef STRATA_HTTPC_H
 #define STRATA_HTTPC_H
@@ -15,6 +21,9 @@ struct st_httpc_conf {
 	int retries;            /* extra attempts for idempotent requests, 0..5 */
 	int backoff_ms;         /* first back-off; doubles each retry */
 	size_t max_response;    /* bodies larger than this fail with ST_ERR_TOO_LARGE */
+	int pool_size;          /* 0: a handle per thread; else that many handles, shared */
+	int pool_wait_ms;       /* with pool_size: longest wait for a free handle, after which a
+				   call fails with ST_ERR_UNAVAILABLE (0: 1000) */
 };
 
 struct st_httpc;
