@@ -10,8 +10,10 @@ static const struct {
 	const char *name;
 	unsigned scopes;
 } roles[] = {
-	{ "admin", ST_SCOPE_READ | ST_SCOPE_WRITE | ST_SCOPE_ADMIN | ST_SCOPE_DASHBOARD },
-	{ "researcher", ST_SCOPE_READ | ST_SCOPE_WRITE | ST_SCOPE_DASHBOARD },
+	/* ingest for researchers and admins too: they issue their devices' keys, restricted to
+	 * ingest (a key never holds more than its user) */
+	{ "admin", ST_SCOPE_ALL },
+	{ "researcher", ST_SCOPE_READ | ST_SCOPE_WRITE | ST_SCOPE_DASHBOARD | ST_SCOPE_INGEST },
 	{ "viewer", ST_SCOPE_READ | ST_SCOPE_DASHBOARD },
 	{ "device", ST_SCOPE_INGEST },
 };

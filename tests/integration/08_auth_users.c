@@ -350,7 +350,8 @@ START_TEST(me_reads_and_changes_the_callers_account)
 	doc = cJSON_Parse(r.body);
 	ck_assert_str_eq(jstr(doc, "id"), id);
 	ck_assert_str_eq(jstr(doc, "email"), email);
-	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(doc, "scopes")), 3);
+	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(doc, "scopes")),
+			 4); /* read, write, dashboard, ingest */
 	cJSON_Delete(doc);
 	it_resp_cleanup(&r);
 

@@ -279,7 +279,7 @@ START_TEST(jwks_publishes_the_key_that_signs)
 	ck_assert_int_eq(jwt_get_alg(jwt), JWT_ALG_RS256);
 	ck_assert_str_eq(jwt_get_grant(jwt, "sub"), u.id);
 	ck_assert_str_eq(jwt_get_grant(jwt, "aud"), "strata");
-	ck_assert_str_eq(jwt_get_grant(jwt, "scope"), "read write dashboard");
+	ck_assert_str_eq(jwt_get_grant(jwt, "scope"), "read write dashboard ingest");
 	ck_assert_int_eq(jwt_get_grant_int(jwt, "exp") - jwt_get_grant_int(jwt, "iat"), 900);
 	jwt_free(jwt);
 	st_free(pem);
@@ -473,7 +473,7 @@ END_TEST
 
 /* ---- API keys ---- */
 
-#define RESEARCHER (ST_SCOPE_READ | ST_SCOPE_WRITE | ST_SCOPE_DASHBOARD)
+#define RESEARCHER (ST_SCOPE_READ | ST_SCOPE_WRITE | ST_SCOPE_DASHBOARD | ST_SCOPE_INGEST)
 
 static long
 verify_key(const char *kind, const char *key, struct it_resp *r)

@@ -671,6 +671,58 @@ START_TEST(other_projects_are_invisible)
 }
 END_TEST
 
+/* A key made with api-keys for a device: scope ingest posts readings to its owner's sessions
+ * through the gateway and does nothing else; a read-only key cannot post. */
+static void
+key_make(const struct who *owner, const char *permissions, struct who *key)
+{
+	char body[256];
+	struct it_resp r;
+	cJSON *doc;
+
+	*key = *owner;
+	snprintf(body, sizeof(body), "{\"name\":\"device\",\"permissions\":%s}", permissions);
+	ck_assert_int_eq(api("POST", "/api/v1/api-keys", owner, "application/json", body, &r), 201);
+	doc = json_of(&r);
+	snprintf(key->auth, sizeof(key->auth), "X-API-Key: %s",
+		 cJSON_GetStringValue(cJSON_GetObjectItem(doc, "key")));
+	cJSON_Delete(doc);
+	it_resp_cleanup(&r);
+}
+
+START_TEST(device_keys_post_and_nothing_else)
+{
+	struct who a, device, reader;
+	struct it_resp r;
+	char *body, *path;
+	long accepted = 0;
+
+	weather_load();
+	who_make(&a, "running");
+	key_make(&a, "[\"ingest\"]", &device);
+	key_make(&a, "[\"read\"]", &reader);
+	body = body_of(0, 0, 3);
+	ck_assert_int_eq(post(&device, a.session, "application/json", body, &accepted, NULL), 202);
+	ck_assert_int_eq(accepted, 3);
+	ck_assert_int_eq(post(&reader, a.session, "application/json", body, NULL, &r), 403);
+	ck_assert(is_problem(&r));
+	it_resp_cleanup(&r);
+	path = data_path(a.session, "");
+	ck_assert_int_eq(api("GET", path, &device, NULL, NULL, &r), 403);
+	it_resp_cleanup(&r);
+	ck_assert_int_eq(api("GET", path, &reader, NULL, NULL, &r), 200);
+	it_resp_cleanup(&r);
+	st_free(path);
+	ck_assert_int_eq(api("POST", "/api/v1/projects", &device, "application/json",
+			     "{\"name\":\"not mine\"}", &r),
+			 403);
+	it_resp_cleanup(&r);
+	ck_assert_int_eq(wait_stored(a.session, 3, 30), 3);
+	free(body);
+	who_drop(&a);
+}
+END_TEST
+
 Suite *
 ingest_readings_suite(void)
 {
@@ -684,6 +736,7 @@ ingest_readings_suite(void)
 	tcase_add_test(t, bad_input_refused_whole);
 	tcase_add_test(t, closed_sessions_take_no_data);
 	tcase_add_test(t, other_projects_are_invisible);
+	tcase_add_test(t, device_keys_post_and_nothing_else);
 	suite_add_tcase(s, t);
 	return s;
 }

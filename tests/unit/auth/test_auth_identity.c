@@ -19,10 +19,10 @@ START_TEST(roles_grant_their_scopes)
 		size_t n;
 		unsigned want;
 	} cases[] = {
-		{ { "admin" },
+		{ { "admin" }, 1, ST_SCOPE_ALL },
+		{ { "researcher" },
 		  1,
-		  ST_SCOPE_READ | ST_SCOPE_WRITE | ST_SCOPE_ADMIN | ST_SCOPE_DASHBOARD },
-		{ { "researcher" }, 1, ST_SCOPE_READ | ST_SCOPE_WRITE | ST_SCOPE_DASHBOARD },
+		  ST_SCOPE_READ | ST_SCOPE_WRITE | ST_SCOPE_DASHBOARD | ST_SCOPE_INGEST },
 		{ { "viewer" }, 1, ST_SCOPE_READ | ST_SCOPE_DASHBOARD },
 		{ { "device" }, 1, ST_SCOPE_INGEST },
 		{ { "viewer", "device" }, 2, ST_SCOPE_READ | ST_SCOPE_DASHBOARD | ST_SCOPE_INGEST },
