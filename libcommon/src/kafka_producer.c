@@ -4,6 +4,11 @@
  * message with a per-call waiter as its opaque and blocks on the waiter's condition variable
  * until librdkafka has reported the delivery of each of them; a background thread calls
  * rd_kafka_poll so that those delivery reports are served whatever the callers do.
+ *
+ * A breaker keeps an outage from holding every caller for the whole delivery timeout: after a
+ * call failed as unavailable, calls fail at once for BREAKER_COOLDOWN_MS, then one call at a
+ * time goes through as a probe (the others still fail at once) until one succeeds. A 503 with
+ * Retry-After at once is what a client of a service whose Kafka is away should get.
  */
 #include "kafka_int.h"
 
@@ -18,6 +23,7 @@
 #define DEFAULT_DELIVERY_TIMEOUT_MS 30000
 #define POLL_SLICE_MS               100
 #define QUEUE_FULL_WAIT_MS          10
+#define BREAKER_COOLDOWN_MS         1000
 
 struct st_kafka_producer {
 	rd_kafka_t *rk;
@@ -27,6 +33,9 @@ struct st_kafka_producer {
 	atomic_bool stop;
 	atomic_uint_fast64_t delivered;
 	atomic_uint_fast64_t failed;
+	atomic_bool broken;          /* the last call failed as unavailable */
+	atomic_int_fast64_t calm_ms; /* monotonic: while broken, fail at once until then */
+	atomic_bool probing;         /* a call is trying while broken */
 };
 
 /* One st_kafka_produce_batch call: how many reports are still due and the first failure. */
@@ -85,6 +94,9 @@ st_kafka_producer_create(const struct st_kafka_conf *conf, struct st_kafka_produ
 	atomic_init(&p->stop, false);
 	atomic_init(&p->delivered, 0);
 	atomic_init(&p->failed, 0);
+	atomic_init(&p->broken, false);
+	atomic_init(&p->calm_ms, 0);
+	atomic_init(&p->probing, false);
 	if (conf == NULL || conf->brokers == NULL || conf->brokers[0] == '\0' ||
 	    conf->delivery_timeout_ms < 0 || conf->linger_ms < 0 || conf->linger_ms > 1000) {
 		st_log(ST_LOG_ERROR, "kafka",
@@ -215,6 +227,38 @@ enqueue_until(struct st_kafka_producer *p, const struct st_kafka_msg *m, struct 
 	}
 }
 
+/* While the breaker is open: true when this call may go through (as the one probe). */
+static bool
+breaker_admits(struct st_kafka_producer *p, bool *probe)
+{
+	bool idle = false;
+
+	*probe = false;
+	if (!atomic_load(&p->broken))
+		return true;
+	if (st_now_mono_ms() < atomic_load(&p->calm_ms) ||
+	    !atomic_compare_exchange_strong(&p->probing, &idle, true))
+		return false;
+	*probe = true;
+	return true;
+}
+
+static void
+breaker_record(struct st_kafka_producer *p, enum st_err rc, bool probe)
+{
+	if (rc == ST_ERR_UNAVAILABLE) {
+		atomic_store(&p->calm_ms, st_now_mono_ms() + BREAKER_COOLDOWN_MS);
+		if (!atomic_exchange(&p->broken, true))
+			st_log(ST_LOG_WARN, "kafka",
+			       "brokers unreachable: produce calls fail at once, one probe a "
+			       "second");
+	} else if (rc == ST_OK && atomic_exchange(&p->broken, false)) {
+		st_log(ST_LOG_INFO, "kafka", "brokers reachable again");
+	}
+	if (probe)
+		atomic_store(&p->probing, false);
+}
+
 enum st_err
 st_kafka_produce_batch(struct st_kafka_producer *p, const struct st_kafka_msg *msgs, size_t n)
 {
@@ -222,9 +266,14 @@ st_kafka_produce_batch(struct st_kafka_producer *p, const struct st_kafka_msg *m
 	rd_kafka_resp_err_t first = RD_KAFKA_RESP_ERR_NO_ERROR;
 	int64_t deadline = st_now_mono_ms() + p->delivery_timeout_ms;
 	enum st_err rc;
+	bool probe;
 
 	if (n == 0)
 		return ST_OK;
+	if (!breaker_admits(p, &probe)) {
+		atomic_fetch_add_explicit(&p->failed, n, memory_order_relaxed);
+		return ST_ERR_UNAVAILABLE;
+	}
 	pthread_mutex_init(&w.mu, NULL);
 	pthread_cond_init(&w.cv, NULL);
 	w.pending = 0;
@@ -264,6 +313,7 @@ st_kafka_produce_batch(struct st_kafka_producer *p, const struct st_kafka_msg *m
 	if (rc != ST_OK)
 		st_log(ST_LOG_WARN, "kafka", "produce failed: %s err=%s messages=%zu",
 		       rd_kafka_err2str(first), rd_kafka_err2name(first), n);
+	breaker_record(p, rc, probe);
 	return rc;
 }
 

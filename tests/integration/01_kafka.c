@@ -561,6 +561,19 @@ START_TEST(producer_without_broker)
 	st_kafka_producer_stats(p, &st);
 	ck_assert_uint_eq(st.delivered, 0);
 	ck_assert_uint_eq(st.failed, 1);
+	/* The breaker: right after, a call fails at once instead of waiting the timeout... */
+	t0 = st_now_mono_ms();
+	ck_assert_int_eq(st_kafka_produce(p, &m), ST_ERR_UNAVAILABLE);
+	ms = st_now_mono_ms() - t0;
+	ck_assert_msg(ms < 500, "a call during the cool-down took %lld ms", (long long)ms);
+	/* ...and after the cool-down one call tries again, for the whole timeout. */
+	usleep(1100 * 1000);
+	t0 = st_now_mono_ms();
+	ck_assert_int_eq(st_kafka_produce(p, &m), ST_ERR_UNAVAILABLE);
+	ms = st_now_mono_ms() - t0;
+	ck_assert_msg(ms >= 1000, "the probe took only %lld ms", (long long)ms);
+	st_kafka_producer_stats(p, &st);
+	ck_assert_uint_eq(st.failed, 3);
 	t0 = st_now_mono_ms();
 	st_kafka_producer_destroy(p);
 	ck_assert_int_lt(st_now_mono_ms() - t0, 2000);
