@@ -116,7 +116,7 @@ struct spare {
  * extra "K=V" settings, and waits until it answers (/healthz: /readyz stays 503 while
  * Redis is away). */
 static void
-spare_start(struct spare *g, const char *auth_url, const char *extra)
+spare_start2(struct spare *g, const char *auth_url, const char *extra, const char *extra2)
 {
 	char bin[512], port_s[32], auth_s[256];
 
@@ -143,6 +143,8 @@ spare_start(struct spare *g, const char *auth_url, const char *extra)
 		putenv("GATEWAY_AUTH_TIMEOUT_MS=300"); /* its JWKS fetches: a quick stop */
 		if (extra != NULL)
 			putenv((char *)extra);
+		if (extra2 != NULL)
+			putenv((char *)extra2);
 		execl(bin, bin, (char *)NULL);
 		_exit(127);
 	}
@@ -159,6 +161,12 @@ spare_start(struct spare *g, const char *auth_url, const char *extra)
 		usleep(100 * 1000);
 	}
 	ck_abort_msg("the spare gateway did not start (log: %s)", g->log);
+}
+
+static void
+spare_start(struct spare *g, const char *auth_url, const char *extra)
+{
+	spare_start2(g, auth_url, extra, NULL);
 }
 
 /* Stops a spare gateway; it must exit 0 (a sanitizer report would make it fail). */
@@ -671,6 +679,39 @@ START_TEST(redis_away_fails_open_and_health_says_so)
 }
 END_TEST
 
+/* Fail-closed: with Redis away the API is refused with 503, but health still answers (the
+ * health class is never refused), and says why. */
+START_TEST(redis_away_fail_closed_spares_health)
+{
+	struct spare g;
+	char auth_url[64], addr[64], url[160], redis[64], retry[16];
+	const char *headers[] = { addr, "Content-Type: application/json", NULL };
+	struct it_resp r;
+	cJSON *doc;
+
+	snprintf(auth_url, sizeof(auth_url), "http://127.0.0.1:%d", closed_port());
+	snprintf(redis, sizeof(redis), "REDIS_URL=redis://127.0.0.1:%d/0", closed_port());
+	spare_start2(&g, auth_url, redis, "GATEWAY_RATE_FAIL_CLOSED=true");
+	own_address(addr, sizeof(addr));
+	snprintf(url, sizeof(url), "%s/api/v1/auth/login", g.url);
+	ck_assert_int_eq(it_http("POST", url, headers, "{}", &r), 503);
+	ck_assert(is_problem(&r));
+	ck_assert_ptr_nonnull(strstr(r.body, "rate limiting"));
+	ck_assert(it_resp_header(&r, "Retry-After", retry, sizeof(retry)));
+	it_resp_cleanup(&r);
+	snprintf(url, sizeof(url), "%s/api/v1/health", g.url);
+	ck_assert_int_eq(it_http("GET", url, headers, NULL, &r), 503);
+	ck_assert(!is_problem(&r)); /* the health document, not a refusal */
+	doc = cJSON_Parse(r.body);
+	ck_assert_ptr_nonnull(doc);
+	ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(doc, "rate_limiter")),
+			 "degraded (fail-closed)");
+	cJSON_Delete(doc);
+	it_resp_cleanup(&r);
+	spare_stop(&g);
+}
+END_TEST
+
 Suite *
 gateway_proxy_suite(void)
 {
@@ -687,6 +728,7 @@ gateway_proxy_suite(void)
 	tcase_set_timeout(spare_tc, 60);
 	tcase_add_test(spare_tc, bodies_stream_both_ways);
 	tcase_add_test(spare_tc, unreachable_service_is_503);
+	tcase_add_test(spare_tc, redis_away_fail_closed_spares_health);
 	tcase_add_test(spare_tc, silent_service_is_504);
 	tcase_add_test(spare_tc, redis_away_fails_open_and_health_says_so);
 	suite_add_tcase(s, api_tc);
