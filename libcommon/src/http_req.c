@@ -285,6 +285,21 @@ st_http_body_json(struct st_req *req, cJSON **out)
 	return 0;
 }
 
+int
+st_http_body_json_object(struct st_req *req, cJSON **out)
+{
+	int status = st_http_body_json(req, out);
+
+	if (status != 0)
+		return status;
+	if (!cJSON_IsObject(*out)) {
+		cJSON_Delete(*out);
+		*out = NULL;
+		return st_http_reply_problem(req, 400, "the body must be a JSON object");
+	}
+	return 0;
+}
+
 void
 st_http_add_header(struct st_req *req, const char *name, const char *value)
 {

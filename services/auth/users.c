@@ -159,22 +159,6 @@ auth_user_load(struct st_app *app, const char *id, struct auth_user *out)
 	return rc;
 }
 
-/* Reads the JSON body; answers 400 itself unless it is an object. Returns 0 or the status. */
-static int
-body_object(struct st_req *req, cJSON **body)
-{
-	int status = st_http_body_json(req, body);
-
-	if (status != 0)
-		return status;
-	if (!cJSON_IsObject(*body)) {
-		cJSON_Delete(*body);
-		*body = NULL;
-		return st_http_reply_problem(req, 400, "the body must be a JSON object");
-	}
-	return 0;
-}
-
 static int
 reply_invalid(struct st_req *req, const struct st_json_errs *errs)
 {
@@ -206,7 +190,7 @@ users_register(struct st_req *req, void *ctx)
 					       "administrator for an account");
 		goto out;
 	}
-	status = body_object(req, &body);
+	status = st_http_body_json_object(req, &body);
 	if (status != 0)
 		goto out;
 	st_json_errs_init(&errs);
@@ -306,7 +290,7 @@ users_login(struct st_req *req, void *ctx)
 	bool known, ok;
 	enum st_err rc;
 
-	status = body_object(req, &body);
+	status = st_http_body_json_object(req, &body);
 	if (status != 0)
 		goto out;
 	st_json_errs_init(&errs);
@@ -550,7 +534,7 @@ users_me_patch(struct st_req *req, void *ctx)
 	 * which the gateway lets through to /me) may read it, never change it. */
 	if (strcmp(st_http_principal(req)->kind, "user") != 0)
 		return st_http_reply_problem(req, 403, "an API key cannot change the account");
-	status = body_object(req, &body);
+	status = st_http_body_json_object(req, &body);
 	if (status != 0)
 		goto out;
 	st_json_errs_init(&errs);

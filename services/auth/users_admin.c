@@ -212,14 +212,10 @@ users_patch(struct st_req *req, void *ctx)
 	memset(&c, 0, sizeof(c));
 	if (id == NULL || !st_uuid_valid(id))
 		return st_http_reply_problem(req, 404, "no such user");
-	status = st_http_body_json(req, &body);
+	status = st_http_body_json_object(req, &body);
 	if (status != 0)
 		return status;
 	st_json_errs_init(&errs);
-	if (!cJSON_IsObject(body)) {
-		status = st_http_reply_problem(req, 400, "the body must be a JSON object");
-		goto out;
-	}
 	st_json_reject_unknown(body, allowed, &errs);
 	if (st_json_get_obj(body, "roles", false, cJSON_Array, &roles, &errs) && roles != NULL)
 		parse_roles(roles, &c, &errs);

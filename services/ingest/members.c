@@ -109,19 +109,14 @@ members_add(struct st_req *req, void *ctx)
 	status = ingest_project_access(req, app, id, INGEST_MANAGE, NULL);
 	if (status != 0)
 		return status;
-	status = st_http_body_json(req, &body);
+	status = st_http_body_json_object(req, &body);
 	if (status != 0)
 		return status;
 	st_json_errs_init(&errs);
-	if (!cJSON_IsObject(body)) {
-		st_json_errs_add(&errs, "", "the body must be a JSON object");
-	} else {
-		if (st_json_get_str(body, "user_id", true, 64, &user, &errs) &&
-		    !st_uuid_valid(user))
-			st_json_errs_add(&errs, "user_id", "must be a user id (a UUID)");
-		parse_role(body, true, &role, &errs);
-		st_json_reject_unknown(body, allowed, &errs);
-	}
+	if (st_json_get_str(body, "user_id", true, 64, &user, &errs) && !st_uuid_valid(user))
+		st_json_errs_add(&errs, "user_id", "must be a user id (a UUID)");
+	parse_role(body, true, &role, &errs);
+	st_json_reject_unknown(body, allowed, &errs);
 	if (errs.total > 0) {
 		status = st_http_reply_invalid(req, 400, "the member is not valid", &errs);
 		goto out;
@@ -245,16 +240,12 @@ members_patch(struct st_req *req, void *ctx)
 		return status;
 	if (!st_uuid_valid(user))
 		return st_http_reply_problem(req, 404, "no member %.64s", user != NULL ? user : "");
-	status = st_http_body_json(req, &body);
+	status = st_http_body_json_object(req, &body);
 	if (status != 0)
 		return status;
 	st_json_errs_init(&errs);
-	if (!cJSON_IsObject(body)) {
-		st_json_errs_add(&errs, "", "the body must be a JSON object");
-	} else {
-		parse_role(body, true, &role, &errs);
-		st_json_reject_unknown(body, allowed, &errs);
-	}
+	parse_role(body, true, &role, &errs);
+	st_json_reject_unknown(body, allowed, &errs);
 	if (errs.total > 0) {
 		status = st_http_reply_invalid(req, 400, "the change is not valid", &errs);
 		goto out;

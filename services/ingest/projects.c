@@ -158,14 +158,11 @@ projects_create(struct st_req *req, void *ctx)
 
 	if (caller == NULL)
 		return st_http_reply_problem(req, 403, "projects are created by users");
-	status = st_http_body_json(req, &body);
+	status = st_http_body_json_object(req, &body);
 	if (status != 0)
 		return status;
 	st_json_errs_init(&errs);
-	if (!cJSON_IsObject(body))
-		st_json_errs_add(&errs, "", "the body must be a JSON object");
-	else
-		project_parse(body, true, &f, &errs);
+	project_parse(body, true, &f, &errs);
 	if (errs.total > 0) {
 		status = st_http_reply_invalid(req, 400, "the project is not valid", &errs);
 		goto out;
@@ -272,14 +269,11 @@ projects_patch(struct st_req *req, void *ctx)
 	status = ingest_project_access(req, app, id, INGEST_MANAGE, NULL);
 	if (status != 0)
 		return status;
-	status = st_http_body_json(req, &body);
+	status = st_http_body_json_object(req, &body);
 	if (status != 0)
 		return status;
 	st_json_errs_init(&errs);
-	if (!cJSON_IsObject(body))
-		st_json_errs_add(&errs, "", "the body must be a JSON object");
-	else
-		project_parse(body, false, &f, &errs);
+	project_parse(body, false, &f, &errs);
 	if (errs.total > 0) {
 		status = st_http_reply_invalid(req, 400, "the change is not valid", &errs);
 		goto out;

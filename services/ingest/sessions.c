@@ -145,16 +145,13 @@ static int
 read_fields(struct st_req *req, struct session_fields *f, cJSON **body)
 {
 	struct st_json_errs errs;
-	int status = st_http_body_json(req, body);
+	int status = st_http_body_json_object(req, body);
 
 	memset(f, 0, sizeof(*f));
 	if (status != 0)
 		return status;
 	st_json_errs_init(&errs);
-	if (!cJSON_IsObject(*body))
-		st_json_errs_add(&errs, "", "the body must be a JSON object");
-	else
-		session_parse(*body, f, &errs);
+	session_parse(*body, f, &errs);
 	if (errs.total > 0)
 		return st_http_reply_invalid(req, 400, "the session is not valid", &errs);
 	return 0;

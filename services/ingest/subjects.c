@@ -224,14 +224,11 @@ subjects_create(struct st_req *req, void *ctx)
 	status = ingest_project_access(req, app, project, INGEST_WRITE, NULL);
 	if (status != 0)
 		return status;
-	status = st_http_body_json(req, &body);
+	status = st_http_body_json_object(req, &body);
 	if (status != 0)
 		return status;
 	st_json_errs_init(&errs);
-	if (!cJSON_IsObject(body))
-		st_json_errs_add(&errs, "", "the body must be a JSON object");
-	else
-		subject_parse(body, true, &f, &errs);
+	subject_parse(body, true, &f, &errs);
 	if (errs.total > 0) {
 		status = st_http_reply_invalid(req, 400, "the subject is not valid", &errs);
 		goto out;
@@ -351,14 +348,11 @@ subjects_patch(struct st_req *req, void *ctx)
 	status = subject_access(req, app, id, INGEST_WRITE, project);
 	if (status != 0)
 		return status;
-	status = st_http_body_json(req, &body);
+	status = st_http_body_json_object(req, &body);
 	if (status != 0)
 		return status;
 	st_json_errs_init(&errs);
-	if (!cJSON_IsObject(body))
-		st_json_errs_add(&errs, "", "the body must be a JSON object");
-	else
-		subject_parse(body, false, &f, &errs);
+	subject_parse(body, false, &f, &errs);
 	if (errs.total > 0) {
 		status = st_http_reply_invalid(req, 400, "the change is not valid", &errs);
 		goto out;

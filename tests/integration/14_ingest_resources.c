@@ -498,6 +498,10 @@ START_TEST(validation_and_unknown_fields)
 	assert_invalid(&r, 400, "colour");
 	assert_invalid(&r, 400, "settings.category_weights.memory");
 	it_resp_cleanup(&r);
+	/* a body that is JSON but not an object */
+	ck_assert_int_eq(api(&a, "POST", "/api/v1/projects", "[\"name\"]", &r), 400);
+	ck_assert_ptr_nonnull(strstr(r.body, "must be a JSON object"));
+	it_resp_cleanup(&r);
 	ck_assert_int_eq(status_of(&a, "POST", "/api/v1/projects", "[1]"), 400);
 	ck_assert_int_eq(status_of(&a, "POST", "/api/v1/projects", "{\"name\":"), 400);
 

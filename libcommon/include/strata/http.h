@@ -112,6 +112,8 @@ enum st_err st_http_body_read(struct st_req *req, void *buf, size_t cap, size_t 
  * and returns that status for the handler to return.
  */
 int st_http_body_json(struct st_req *req, cJSON **out);
+/* The same for a body that must be a JSON object: anything else answers 400. */
+int st_http_body_json_object(struct st_req *req, cJSON **out);
 
 /* ---- the answer ---- */
 
