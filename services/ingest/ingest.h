@@ -363,6 +363,13 @@ char *readings_encode_event(const struct readings_batch *b, size_t *from, const 
  * INGEST_SESSION_STALE_MS. */
 enum st_err session_cache_init(struct st_app *app);
 void session_cache_fini(void);
+#ifdef ST_TESTING
+/* The table alone, for unit tests: sizes, the bucket of a key, and entries made by hand. */
+void session_cache_open(int64_t fresh_ms, int64_t stale_ms);
+size_t session_bucket(const char *session, const char *sub);
+void session_cache_remember(const char *session, const char *sub);
+bool session_cache_holds(const char *session, const char *sub);
+#endif
 /* As ingest_session_access (replies itself unless it returns 0), through the cache. */
 int session_cache_access(struct st_req *req, struct st_app *app, const char *id,
 			 enum ingest_need need, struct ingest_session_ref *out);

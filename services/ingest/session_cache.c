@@ -43,12 +43,19 @@ static const char session_sql[] = "SELECT s.project_id, coalesce(s.subject_id::t
 				  "ON m.project_id = s.project_id AND m.user_id = $2::uuid "
 				  "WHERE s.id = $1::uuid";
 
+ST_STATIC void
+session_cache_open(int64_t fresh_ms, int64_t stale_ms)
+{
+	cache.fresh_ms = fresh_ms;
+	cache.stale_ms = stale_ms;
+	cache.slots = st_calloc((size_t)CACHE_BUCKETS * CACHE_WAYS, sizeof(*cache.slots));
+}
+
 enum st_err
 session_cache_init(struct st_app *app)
 {
-	cache.fresh_ms = st_config_int(app->config, "INGEST_SESSION_CACHE_MS");
-	cache.stale_ms = st_config_int(app->config, "INGEST_SESSION_STALE_MS");
-	cache.slots = st_calloc((size_t)CACHE_BUCKETS * CACHE_WAYS, sizeof(*cache.slots));
+	session_cache_open(st_config_int(app->config, "INGEST_SESSION_CACHE_MS"),
+			   st_config_int(app->config, "INGEST_SESSION_STALE_MS"));
 	return ST_OK;
 }
 
@@ -60,8 +67,8 @@ session_cache_fini(void)
 }
 
 /* The first entry of the key's bucket. */
-static size_t
-bucket_of(const char *session, const char *sub)
+ST_STATIC size_t
+session_bucket(const char *session, const char *sub)
 {
 	uint32_t h = 2166136261u;
 
@@ -86,7 +93,7 @@ lookup(const char *session, const char *sub, int64_t max_age_ms, struct entry *o
 	struct entry *e;
 
 	pthread_mutex_lock(&cache.lock);
-	e = &cache.slots[bucket_of(session, sub)];
+	e = &cache.slots[session_bucket(session, sub)];
 	for (int w = 0; w < CACHE_WAYS; w++, e++) {
 		if (same_key(e, session, sub)) {
 			if (st_now_mono_ms() - e->fetched_ms <= max_age_ms) {
@@ -106,7 +113,7 @@ store(const struct entry *in)
 	struct entry *bucket, *victim;
 
 	pthread_mutex_lock(&cache.lock);
-	bucket = &cache.slots[bucket_of(in->session, in->sub)];
+	bucket = &cache.slots[session_bucket(in->session, in->sub)];
 	victim = bucket;
 	for (int w = 0; w < CACHE_WAYS; w++) {
 		if (same_key(&bucket[w], in->session, in->sub)) {
@@ -119,6 +126,31 @@ store(const struct entry *in)
 	*victim = *in;
 	pthread_mutex_unlock(&cache.lock);
 }
+
+#ifdef ST_TESTING
+/* For the unit tests: remembers that sub may use an existing session, fetched now. */
+void
+session_cache_remember(const char *session, const char *sub)
+{
+	struct entry e;
+
+	memset(&e, 0, sizeof(e));
+	st_strlcpy(e.session, session, sizeof(e.session));
+	st_strlcpy(e.sub, sub, sizeof(e.sub));
+	e.exists = true;
+	e.fetched_ms = st_now_mono_ms();
+	store(&e);
+}
+
+/* For the unit tests: whether the cache holds the key, at any age. */
+bool
+session_cache_holds(const char *session, const char *sub)
+{
+	struct entry e;
+
+	return lookup(session, sub, INT64_MAX / 2, &e);
+}
+#endif
 
 /* Reads the session and the caller's membership from the database into e. */
 static enum st_err
