@@ -92,6 +92,18 @@ collect(struct st_metrics *m, void *ctx)
 	st_metric_set(st_metrics_gauge(m, "process_start_time_seconds",
 				       "Start time of the process since the Unix epoch", NULL),
 		      (double)run->app.started_ms / 1000.0);
+	if (run->app.kafka != NULL) {
+		struct st_kafka_producer_stats k;
+
+		st_kafka_producer_stats(run->app.kafka, &k);
+		st_metric_set(st_metrics_gauge(m, "strata_kafka_produced_total",
+					       "Messages the brokers acknowledged", NULL),
+			      (double)k.delivered);
+		st_metric_set(st_metrics_gauge(m, "strata_kafka_produce_failures_total",
+					       "Messages refused, timed out or failed at once",
+					       NULL),
+			      (double)k.failed);
+	}
 	if (run->app.db != NULL) {
 		struct st_db_stats s;
 

@@ -25,6 +25,7 @@
 #include "ingest.h"
 #include "strata/db.h"
 #include "strata/log.h"
+#include "strata/metrics.h"
 
 #define READINGS_TOPIC "strata.readings"
 #define PG_EPOCH_US    INT64_C(946684800000000) /* 2000-01-01 in Unix microseconds */
@@ -391,6 +392,39 @@ out:
 
 /* ---- the consumers ---- */
 
+/* /metrics: the writers' consumer figures, summed over this replica's writers. */
+static void
+writers_collect(struct st_metrics *m, void *ctx)
+{
+	struct st_kafka_consumer_stats sum = { 0 };
+
+	(void)ctx;
+	for (size_t i = 0; i < writers.n; i++) {
+		struct st_kafka_consumer_stats st;
+
+		if (writers.consumers[i] == NULL)
+			continue;
+		st_kafka_consumer_stats(writers.consumers[i], &st);
+		sum.records += st.records;
+		sum.batches += st.batches;
+		sum.failures += st.failures;
+		sum.commits += st.commits;
+		sum.rebalances += st.rebalances;
+	}
+	st_metric_set(st_metrics_gauge(m, "strata_ingest_writer_messages_total",
+				       "strata.readings messages written and committed", NULL),
+		      (double)sum.records);
+	st_metric_set(st_metrics_gauge(m, "strata_ingest_writer_batches_total",
+				       "Writer transactions committed", NULL),
+		      (double)sum.batches);
+	st_metric_set(st_metrics_gauge(m, "strata_ingest_writer_failures_total",
+				       "Writer batches that failed and will come again", NULL),
+		      (double)sum.failures);
+	st_metric_set(st_metrics_gauge(m, "strata_ingest_writer_rebalances_total",
+				       "Partition assignments and revocations", NULL),
+		      (double)sum.rebalances);
+}
+
 enum st_err
 readings_writers_start(struct st_app *app)
 {
@@ -422,6 +456,7 @@ readings_writers_start(struct st_app *app)
 		}
 		writers.n = i + 1;
 	}
+	st_metrics_add_collector(app->metrics, writers_collect, NULL);
 	st_log(ST_LOG_INFO, "readings", "writers started count=%zu group=%s", n,
 	       st_config_str(cfg, "INGEST_WRITER_GROUP"));
 	return ST_OK;

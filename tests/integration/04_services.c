@@ -71,6 +71,10 @@ START_TEST(each_service_exposes_prometheus_metrics)
 		strstr(r.body, "# TYPE strata_http_request_duration_seconds histogram"));
 	ck_assert_ptr_nonnull(strstr(r.body, "process_resident_memory_bytes "));
 	ck_assert_ptr_nonnull(strstr(r.body, "strata_build_info{service=\""));
+	if (strcmp(services[_i], "ingest") == 0) { /* it produces, and it writes readings */
+		ck_assert_ptr_nonnull(strstr(r.body, "strata_kafka_produced_total "));
+		ck_assert_ptr_nonnull(strstr(r.body, "strata_ingest_writer_batches_total "));
+	}
 	it_resp_cleanup(&r);
 }
 END_TEST
