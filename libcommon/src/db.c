@@ -564,15 +564,21 @@ run_statement(struct st_db_conn *conn, const char *sql, int nparams, const char 
 	return PQexecPrepared(conn->pg, name, nparams, params, NULL, NULL, 0);
 }
 
-/* After a schema change a prepared statement whose result shape changed fails with "cached
- * plan must not change result type": the connection is replaced at release, and its
- * statements with it (inside a failed transaction they could not be deallocated). */
+/*
+ * After a schema change a prepared statement can fail for good: "cached plan must not change
+ * result type" (0A000), a column whose type changed under its fixed parameter types (class 42),
+ * or a statement gone from the server (26000). The connection is then replaced at release, and
+ * its statements with it: the next checkout prepares them afresh.
+ */
 static void
 forget_stale_statements(struct st_db_conn *conn, PGresult *res)
 {
 	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 
-	if (state != NULL && strcmp(state, "0A000") == 0 && conn->nstmts > 0)
+	if (state == NULL || conn->nstmts == 0)
+		return;
+	if (strcmp(state, "0A000") == 0 || strcmp(state, "26000") == 0 ||
+	    strncmp(state, "42", 2) == 0)
 		conn->bad = true;
 }
 

@@ -66,6 +66,7 @@ struct st_req {
 	 * leaves in one write (two writes cost a second send and wake-up on every hop). */
 	char *held;
 	size_t held_len;
+	int64_t stream_length; /* a raw stream's Content-Length (0 for no body) */
 };
 
 /* Notes how the request's body is framed (none, Content-Length, chunked) before anything

@@ -55,14 +55,24 @@ st_http_param(const struct st_req *req, const char *name)
 	return NULL;
 }
 
+enum st_err
+st_http_query_get(const struct st_req *req, const char *name, char *buf, size_t cap)
+{
+	const char *qs = req->ri->query_string;
+	int n;
+
+	if (qs == NULL)
+		return ST_ERR_NOT_FOUND;
+	n = mg_get_var2(qs, strlen(qs), name, buf, cap, 0);
+	if (n >= 0)
+		return ST_OK;
+	return n == -1 ? ST_ERR_NOT_FOUND : ST_ERR_TOO_LARGE;
+}
+
 bool
 st_http_query(const struct st_req *req, const char *name, char *buf, size_t cap)
 {
-	const char *qs = req->ri->query_string;
-
-	if (qs == NULL)
-		return false;
-	return mg_get_var2(qs, strlen(qs), name, buf, cap, 0) >= 0;
+	return st_http_query_get(req, name, buf, cap) == ST_OK;
 }
 
 const char *
@@ -492,6 +502,7 @@ st_http_stream_begin_head(struct st_req *req, int status, const char *content_ty
 	req->status = status;
 	req->stream_no_body = no_body;
 	req->stream_raw = content_length >= 0;
+	req->stream_length = no_body ? 0 : content_length;
 	decide_closing(req);
 	if (content_length >= 0 && status >= 200 && status != 204 && status != 304)
 		snprintf(framing, sizeof(framing), "Content-Length: %lld\r\n",
@@ -572,6 +583,10 @@ st_http_stream_end(struct st_req *req)
 		flush_held(req, NULL, 0);
 	if (req->streaming && !req->stream_raw && !req->stream_no_body)
 		write_all(req, "0\r\n\r\n", 5);
+	/* Fewer bytes than the Content-Length promised: the client would take the next answer
+	 * for the rest of this one, so the connection ends with this answer. */
+	if (req->streaming && req->stream_raw && (int64_t)req->bytes_out != req->stream_length)
+		mg_disable_keep_alive(req->conn);
 	req->streaming = false;
 }
 

@@ -36,6 +36,7 @@ struct st_kafka_producer {
 	atomic_bool broken;          /* the last call failed as unavailable */
 	atomic_int_fast64_t calm_ms; /* monotonic: while broken, fail at once until then */
 	atomic_bool probing;         /* a call is trying while broken */
+	atomic_int_fast64_t ok_ms;   /* monotonic: when a call last succeeded */
 };
 
 /* One st_kafka_produce_batch call: how many reports are still due and the first failure. */
@@ -97,6 +98,7 @@ st_kafka_producer_create(const struct st_kafka_conf *conf, struct st_kafka_produ
 	atomic_init(&p->broken, false);
 	atomic_init(&p->calm_ms, 0);
 	atomic_init(&p->probing, false);
+	atomic_init(&p->ok_ms, 0);
 	if (conf == NULL || conf->brokers == NULL || conf->brokers[0] == '\0' ||
 	    conf->delivery_timeout_ms < 0 || conf->linger_ms < 0 || conf->linger_ms > 1000) {
 		st_log(ST_LOG_ERROR, "kafka",
@@ -243,17 +245,21 @@ breaker_admits(struct st_kafka_producer *p, bool *probe)
 	return true;
 }
 
+/* started_ms: when the call began. A failure of a call older than the last success (it waited
+ * out the outage) says nothing about now and leaves the breaker closed. */
 static void
-breaker_record(struct st_kafka_producer *p, enum st_err rc, bool probe)
+breaker_record(struct st_kafka_producer *p, enum st_err rc, bool probe, int64_t started_ms)
 {
-	if (rc == ST_ERR_UNAVAILABLE) {
+	if (rc == ST_ERR_UNAVAILABLE && started_ms >= atomic_load(&p->ok_ms)) {
 		atomic_store(&p->calm_ms, st_now_mono_ms() + BREAKER_COOLDOWN_MS);
 		if (!atomic_exchange(&p->broken, true))
 			st_log(ST_LOG_WARN, "kafka",
 			       "brokers unreachable: produce calls fail at once, one probe a "
 			       "second");
-	} else if (rc == ST_OK && atomic_exchange(&p->broken, false)) {
-		st_log(ST_LOG_INFO, "kafka", "brokers reachable again");
+	} else if (rc == ST_OK) {
+		atomic_store(&p->ok_ms, st_now_mono_ms());
+		if (atomic_exchange(&p->broken, false))
+			st_log(ST_LOG_INFO, "kafka", "brokers reachable again");
 	}
 	if (probe)
 		atomic_store(&p->probing, false);
@@ -264,7 +270,7 @@ st_kafka_produce_batch(struct st_kafka_producer *p, const struct st_kafka_msg *m
 {
 	struct waiter w;
 	rd_kafka_resp_err_t first = RD_KAFKA_RESP_ERR_NO_ERROR;
-	int64_t deadline = st_now_mono_ms() + p->delivery_timeout_ms;
+	int64_t started_ms = st_now_mono_ms(), deadline = started_ms + p->delivery_timeout_ms;
 	enum st_err rc;
 	bool probe;
 
@@ -313,7 +319,7 @@ st_kafka_produce_batch(struct st_kafka_producer *p, const struct st_kafka_msg *m
 	if (rc != ST_OK)
 		st_log(ST_LOG_WARN, "kafka", "produce failed: %s err=%s messages=%zu",
 		       rd_kafka_err2str(first), rd_kafka_err2name(first), n);
-	breaker_record(p, rc, probe);
+	breaker_record(p, rc, probe, started_ms);
 	return rc;
 }
 

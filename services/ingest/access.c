@@ -73,10 +73,10 @@ ingest_access_decide(const struct st_principal *p, enum ingest_role role, enum i
 		return st_scopes_allow(p->scopes, ST_SCOPE_READ) ? 0 : 403;
 	case INGEST_WRITE:
 		return write && role >= INGEST_ROLE_MEMBER ? 0 : 403;
-	case INGEST_POST:
-		if (st_scopes_allow(p->scopes, ST_SCOPE_INGEST))
-			return 0;
-		return write && role >= INGEST_ROLE_MEMBER ? 0 : 403;
+	case INGEST_POST: /* a viewer never writes, whatever scopes its token holds */
+		if (role < INGEST_ROLE_MEMBER)
+			return 403;
+		return write || st_scopes_allow(p->scopes, ST_SCOPE_INGEST) ? 0 : 403;
 	case INGEST_MANAGE:
 		return write && role == INGEST_ROLE_OWNER ? 0 : 403;
 	}

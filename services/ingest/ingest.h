@@ -9,7 +9,7 @@
  *   need            role             scopes
  *   INGEST_READ     viewer or above  read
  *   INGEST_WRITE    member or above  write
- *   INGEST_POST     any member       ingest (device keys), or write as member or above
+ *   INGEST_POST     member or above  write, or ingest (a device key)
  *   INGEST_MANAGE   owner            write
  */
 #ifndef STRATA_INGEST_H
@@ -19,6 +19,8 @@
 #include "strata/service.h"
 
 #define INGEST_UUID_LEN 37 /* 36 characters and the NUL */
+/* The largest category weight: sums of weights stay finite, and so does the score. */
+#define INGEST_WEIGHT_MAX 1e6
 
 enum ingest_role {
 	INGEST_ROLE_NONE = 0, /* not a member */
@@ -290,6 +292,7 @@ int ingest_reply_kafka_error(struct st_req *req, enum st_err rc);
  * make the writers create partitions for centuries. */
 #define READINGS_TS_MIN_US INT64_C(0)
 #define READINGS_TS_MAX_US INT64_C(7258118400000000)
+#define READINGS_MONTHS    ((2200 - 1970) * 12) /* months in that range */
 
 /* One reading; its channel is an index into the batch's channel table. */
 struct reading {

@@ -23,7 +23,7 @@
 #include "strata/db.h"
 #include "strata/log.h"
 
-#define MONTHS ((2200 - 1970) * 12)
+#define MONTHS READINGS_MONTHS
 /* An arbitrary constant naming the partition-creation lock among advisory locks. */
 #define PARTITION_LOCK_KEY "7301042001"
 
@@ -76,28 +76,52 @@ readings_partitions_forget(void)
 	pthread_mutex_unlock(&parts.lock);
 }
 
+/*
+ * Creates the month's partition as a plain table and then attaches it: ATTACH PARTITION takes
+ * only a SHARE UPDATE EXCLUSIVE lock on ingest.readings, which readers, exports and the
+ * writers' COPY do not conflict with, where CREATE TABLE ... PARTITION OF would wait for every
+ * open transaction on the table (a long export) and queue everything behind it. A lock_timeout
+ * bounds the rest: the batch then fails and comes again.
+ */
 static enum st_err
 create_month(struct st_db_conn *conn, int m)
 {
 	int y = 1970 + m / 12, mo = m % 12 + 1;
 	int ny = mo == 12 ? y + 1 : y, nmo = mo == 12 ? 1 : mo + 1;
-	char sql[256], err[160] = "";
+	char name[32], create[160], attach[256], err[160] = "";
+	const char *params[] = { name };
+	struct st_db_result *res = NULL;
 	enum st_err rc;
 
-	snprintf(
-		sql, sizeof(sql),
-		"CREATE TABLE IF NOT EXISTS ingest.readings_p%04d%02d PARTITION OF ingest.readings "
-		"FOR VALUES FROM ('%04d-%02d-01 00:00:00+00') TO ('%04d-%02d-01 00:00:00+00')",
-		y, mo, y, mo, ny, nmo);
+	snprintf(name, sizeof(name), "readings_p%04d%02d", y, mo);
+	snprintf(create, sizeof(create),
+		 "CREATE TABLE ingest.%s (LIKE ingest.readings INCLUDING DEFAULTS "
+		 "INCLUDING CONSTRAINTS)",
+		 name);
+	snprintf(attach, sizeof(attach),
+		 "ALTER TABLE ingest.readings ATTACH PARTITION ingest.%s "
+		 "FOR VALUES FROM ('%04d-%02d-01 00:00:00+00') TO ('%04d-%02d-01 00:00:00+00')",
+		 name, y, mo, ny, nmo);
 	rc = st_db_begin(conn);
 	if (rc != ST_OK)
 		return rc;
-	rc = st_db_query(conn, "SELECT pg_advisory_xact_lock(" PARTITION_LOCK_KEY ")", 0, NULL,
-			 NULL, err, sizeof(err));
+	rc = st_db_query(conn, "SET LOCAL lock_timeout = '2s'", 0, NULL, NULL, err, sizeof(err));
 	if (rc == ST_OK)
-		rc = st_db_query(conn, sql, 0, NULL, NULL, err, sizeof(err));
+		rc = st_db_query(conn, "SELECT pg_advisory_xact_lock(" PARTITION_LOCK_KEY ")", 0,
+				 NULL, NULL, err, sizeof(err));
+	if (rc == ST_OK)
+		rc = st_db_query(conn,
+				 "SELECT c.relispartition FROM pg_class c "
+				 "JOIN pg_namespace n ON n.oid = c.relnamespace "
+				 "WHERE n.nspname = 'ingest' AND c.relname = $1",
+				 1, params, &res, err, sizeof(err));
+	if (rc == ST_OK && st_db_rows(res) == 0)
+		rc = st_db_query(conn, create, 0, NULL, NULL, err, sizeof(err));
+	if (rc == ST_OK && (st_db_rows(res) == 0 || strcmp(st_db_get(res, 0, 0), "t") != 0))
+		rc = st_db_query(conn, attach, 0, NULL, NULL, err, sizeof(err));
 	if (rc == ST_OK)
 		rc = st_db_commit(conn);
+	st_db_result_free(res);
 	if (rc != ST_OK) {
 		st_log(ST_LOG_WARN, "readings", "partition %04d-%02d not created err=%s: %s", y, mo,
 		       st_err_str(rc), err);

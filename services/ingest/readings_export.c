@@ -63,8 +63,9 @@ format_row(struct out *o, int64_t ts_us, const char *ch, int ch_len, double v)
 		n = snprintf(o->buf + o->len, sizeof(o->buf) - o->len,
 			     "{\"ts\":\"%.*s\",\"channel\":\"%.*s\",\"value\":%.*s}\n", (int)tl, ts,
 			     ch_len, ch, (int)vl, val);
-	if (n > 0)
-		o->len += (size_t)n;
+	if (n > 0) /* a cut row (it cannot be: channels are at most 64 bytes) is not counted over */
+		o->len += (size_t)n < sizeof(o->buf) - o->len ? (size_t)n
+							      : sizeof(o->buf) - o->len - 1;
 }
 
 /* FETCHes the next rows in binary. NULL with *rc set on failure. */

@@ -98,7 +98,16 @@ readings_post(struct st_req *req, void *ctx)
 		} else {
 			st_log(ST_LOG_WARN, "readings", "kafka refused a batch err=%s readings=%zu",
 			       st_err_str(rc), b.n);
-			status = st_http_reply_unavailable(req, KAFKA_RETRY_AFTER_S, "Kafka");
+			/* Away or slow is worth a retry; a refusal (a message over the broker's
+			 * limit: INGEST_MESSAGE_MAX is set too high) would fail the same way again.
+			 */
+			if (rc == ST_ERR_UNAVAILABLE || rc == ST_ERR_TIMEOUT)
+				status = st_http_reply_unavailable(req, KAFKA_RETRY_AFTER_S,
+								   "Kafka");
+			else
+				status = st_http_reply_problem(
+					req, 500,
+					"the event stream refused the batch; nothing was kept");
 		}
 	}
 	readings_batch_cleanup(&b);

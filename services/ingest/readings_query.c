@@ -30,28 +30,40 @@ static const char page_sql[] =
 				      5) ", $6::text)) "
 					 "ORDER BY ts, channel LIMIT $7::int";
 
+/* A query parameter into buf: true when given; a value too long for buf is an error, never a
+ * filter silently dropped. */
+static bool
+query_param(struct st_req *req, const char *name, char *buf, size_t cap, struct st_json_errs *errs)
+{
+	enum st_err rc = st_http_query_get(req, name, buf, cap);
+
+	if (rc == ST_ERR_TOO_LARGE)
+		st_json_errs_add(errs, name, "is too long");
+	return rc == ST_OK;
+}
+
 int
 readings_filter_parse(struct st_req *req, struct readings_filter *f)
 {
 	struct st_json_errs errs;
-	char buf[64];
+	char buf[256];
 	int64_t us;
 
 	memset(f, 0, sizeof(*f));
 	st_json_errs_init(&errs);
-	if (st_http_query(req, "from", buf, sizeof(buf))) {
+	if (query_param(req, "from", buf, sizeof(buf), &errs)) {
 		if (readings_parse_time(buf, strlen(buf), &us))
 			snprintf(f->from, sizeof(f->from), "%lld", (long long)us);
 		else
 			st_json_errs_add(&errs, "from", "must be an RFC 3339 time");
 	}
-	if (st_http_query(req, "to", buf, sizeof(buf))) {
+	if (query_param(req, "to", buf, sizeof(buf), &errs)) {
 		if (readings_parse_time(buf, strlen(buf), &us))
 			snprintf(f->to, sizeof(f->to), "%lld", (long long)us);
 		else
 			st_json_errs_add(&errs, "to", "must be an RFC 3339 time");
 	}
-	if (st_http_query(req, "channel", buf, sizeof(buf))) {
+	if (query_param(req, "channel", buf, sizeof(buf), &errs)) {
 		if (readings_channel_valid(buf, strlen(buf)))
 			st_strlcpy(f->channel, buf, sizeof(f->channel));
 		else
@@ -127,8 +139,9 @@ readings_get(struct st_req *req, void *ctx)
 			return st_http_reply_invalid(req, 400, "bad query parameters", &errs);
 		}
 	}
-	if (st_http_query(req, "cursor", buf, sizeof(buf)) &&
-	    !cursor_decode(buf, cur_ts, sizeof(cur_ts), cur_ch, sizeof(cur_ch))) {
+	rc = st_http_query_get(req, "cursor", buf, sizeof(buf));
+	if (rc == ST_ERR_TOO_LARGE ||
+	    (rc == ST_OK && !cursor_decode(buf, cur_ts, sizeof(cur_ts), cur_ch, sizeof(cur_ch)))) {
 		struct st_json_errs errs;
 
 		st_json_errs_init(&errs);

@@ -95,11 +95,12 @@ ingest_settings_check(const cJSON *settings, const char *field, struct st_json_e
 					 CATEGORY_MAX);
 			continue;
 		}
-		if (!cJSON_IsNumber(w) || !isfinite(w->valuedouble) || w->valuedouble < 0) {
+		if (!cJSON_IsNumber(w) ||
+		    !(w->valuedouble >= 0 && w->valuedouble <= INGEST_WEIGHT_MAX)) {
 			char f[96];
 
 			snprintf(f, sizeof(f), "%s.category_weights.%.40s", field, w->string);
-			st_json_errs_add(errs, f, "must be a finite number >= 0");
+			st_json_errs_add(errs, f, "must be a number from 0 to 1000000");
 		}
 	}
 }
@@ -155,6 +156,7 @@ ingest_page_params(struct st_req *req, int *limit, char *micros, size_t mcap, ch
 {
 	struct st_json_errs errs;
 	char buf[256];
+	enum st_err rc;
 
 	st_json_errs_init(&errs);
 	*limit = INGEST_LIST_DEFAULT;
@@ -169,8 +171,9 @@ ingest_page_params(struct st_req *req, int *limit, char *micros, size_t mcap, ch
 		else
 			*limit = (int)v;
 	}
-	if (st_http_query(req, "cursor", buf, sizeof(buf)) && buf[0] != '\0' &&
-	    !ingest_cursor_decode(buf, micros, mcap, id, idcap)) {
+	rc = st_http_query_get(req, "cursor", buf, sizeof(buf));
+	if (rc == ST_ERR_TOO_LARGE || (rc == ST_OK && buf[0] != '\0' &&
+				       !ingest_cursor_decode(buf, micros, mcap, id, idcap))) {
 		micros[0] = id[0] = '\0';
 		st_json_errs_add(&errs, "cursor", "is not a cursor from a previous page");
 	}

@@ -622,12 +622,13 @@ check_weights(const cJSON *weights, struct st_json_errs *errs)
 	}
 	cJSON_ArrayForEach(w, weights)
 	{
-		if (!cJSON_IsNumber(w) || !isfinite(w->valuedouble) || w->valuedouble < 0) {
+		if (!cJSON_IsNumber(w) ||
+		    !(w->valuedouble >= 0 && w->valuedouble <= INGEST_WEIGHT_MAX)) {
 			char field[96];
 
 			snprintf(field, sizeof(field), "settings.category_weights.%.40s",
 				 w->string != NULL ? w->string : "");
-			st_json_errs_add(errs, field, "must be a non-negative number");
+			st_json_errs_add(errs, field, "must be a number from 0 to 1000000");
 		}
 	}
 }

@@ -12,6 +12,7 @@
  * not push each other out (which, with the database away, would turn into a 503).
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "ingest.h"
@@ -21,6 +22,7 @@
 #define CACHE_BUCKETS    1024 /* power of two */
 #define CACHE_WAYS       8
 #define DB_RETRY_AFTER_S 2
+#define DB_AWAY_MS       1000 /* after a failed look-up, how long the database counts as away */
 
 struct entry {
 	char session[INGEST_UUID_LEN];
@@ -34,7 +36,8 @@ static struct {
 	pthread_mutex_t lock;
 	struct entry *slots;
 	int64_t fresh_ms, stale_ms;
-} cache = { PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0 };
+	atomic_int_fast64_t db_away_until; /* monotonic ms */
+} cache = { PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0, 0 };
 
 static const char session_sql[] = "SELECT s.project_id, coalesce(s.subject_id::text, ''), "
 				  "s.status, coalesce(s.device, ''), m.role "
@@ -192,12 +195,18 @@ session_cache_access(struct st_req *req, struct st_app *app, const char *id, enu
 	if (!st_uuid_valid(id))
 		return st_http_reply_problem(req, 404, "no session %.64s", id != NULL ? id : "");
 	if (!lookup(id, sub, cache.fresh_ms, &e)) {
-		enum st_err rc = fetch(app, id, sub, &e);
+		/* While the database was just found away, do not wait on it again for every post:
+		 * go straight to the stale entry. */
+		enum st_err rc = st_now_mono_ms() < atomic_load(&cache.db_away_until)
+					 ? ST_ERR_UNAVAILABLE
+					 : fetch(app, id, sub, &e);
 
+		if (rc == ST_ERR_UNAVAILABLE || rc == ST_ERR_TIMEOUT)
+			atomic_store(&cache.db_away_until, st_now_mono_ms() + DB_AWAY_MS);
 		if (rc == ST_OK) {
 			store(&e);
 		} else if ((rc == ST_ERR_UNAVAILABLE || rc == ST_ERR_TIMEOUT) &&
-			   lookup(id, sub, cache.stale_ms, &e)) {
+			   lookup(id, sub, cache.stale_ms, &e) && e.exists) {
 			st_log(ST_LOG_DEBUG, "readings", "database away: stale session entry used");
 		} else if (rc == ST_ERR_UNAVAILABLE || rc == ST_ERR_TIMEOUT) {
 			return st_http_reply_unavailable(req, DB_RETRY_AFTER_S, "the database");

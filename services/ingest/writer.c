@@ -30,7 +30,6 @@
 #define READINGS_TOPIC "strata.readings"
 #define PG_EPOCH_US    INT64_C(946684800000000) /* 2000-01-01 in Unix microseconds */
 #define COPY_CHUNK     (1 << 20)
-#define MONTHS_MAX     256 /* distinct months in one batch; more fail it (never seen in practice) */
 
 static struct {
 	struct st_kafka_consumer **consumers;
@@ -43,8 +42,11 @@ struct copybuf {
 	unsigned char *p;
 	size_t len, cap;
 	size_t rows;
-	int months[MONTHS_MAX];
-	size_t nmonths;
+	/* The months the rows fall in, each once: the list for the partitions, the bits to know
+	 * a month fast. Bounded by READINGS_MONTHS, so any batch fits. */
+	int *months;
+	size_t nmonths, months_cap;
+	unsigned char month_seen[(READINGS_MONTHS + 7) / 8];
 };
 
 static void
@@ -101,16 +103,27 @@ uuid_bytes(const char *s, unsigned char out[16])
 	return k == 16;
 }
 
-static bool
+/* Notes the month of a row (m in 0..READINGS_MONTHS-1, checked by the caller's time range). */
+static void
 note_month(struct copybuf *b, int m)
 {
-	for (size_t i = 0; i < b->nmonths; i++)
-		if (b->months[i] == m)
-			return true;
-	if (b->nmonths == MONTHS_MAX)
-		return false;
+	if ((b->month_seen[m / 8] >> (m % 8)) & 1)
+		return;
+	b->month_seen[m / 8] |= (unsigned char)(1u << (m % 8));
+	if (b->nmonths == b->months_cap) {
+		b->months_cap = b->months_cap == 0 ? 16 : b->months_cap * 2;
+		b->months = st_realloc(b->months, b->months_cap * sizeof(*b->months));
+	}
 	b->months[b->nmonths++] = m;
-	return true;
+}
+
+/* Forgets the months noted since mark (a message that turned out malformed). */
+static void
+unnote_months(struct copybuf *b, size_t mark)
+{
+	for (size_t i = mark; i < b->nmonths; i++)
+		b->month_seen[b->months[i] / 8] &= (unsigned char)~(1u << (b->months[i] % 8));
+	b->nmonths = mark;
 }
 
 /*
@@ -171,18 +184,20 @@ append_message(struct copybuf *b, const struct st_kafka_rec *rec, char *why, siz
 				st_errf(why, cap, "a reading is not [ts, channel, value]");
 				goto out;
 			}
-			t = (int64_t)ts->valuedouble;
-			ci = (size_t)ch->valuedouble;
-			if ((double)t != ts->valuedouble || t < READINGS_TS_MIN_US ||
-			    t >= READINGS_TS_MAX_US || ch->valuedouble < 0 || ci >= nch ||
-			    (double)ci != ch->valuedouble) {
+			/* range first: casting an out-of-range double is undefined */
+			if (!(ts->valuedouble >= (double)READINGS_TS_MIN_US &&
+			      ts->valuedouble < (double)READINGS_TS_MAX_US) ||
+			    !(ch->valuedouble >= 0 && ch->valuedouble < (double)nch)) {
 				st_errf(why, cap, "a reading's time or channel is out of range");
 				goto out;
 			}
-			if (!note_month(b, readings_month_of(t))) {
-				st_errf(why, cap, "readings span too many months");
+			t = (int64_t)ts->valuedouble;
+			ci = (size_t)ch->valuedouble;
+			if ((double)t != ts->valuedouble || (double)ci != ch->valuedouble) {
+				st_errf(why, cap, "a reading's time or channel is out of range");
 				goto out;
 			}
+			note_month(b, readings_month_of(t));
 			val = v->valuedouble;
 			clen = strlen(chv[ci]->valuestring);
 			reserve(b, 2 + 4 + 16 + 4 + clen + 4 + 8 + 4 + 8);
@@ -210,7 +225,7 @@ out:
 	if (!ok) {
 		b->len = mark;
 		b->rows = rows_mark;
-		b->nmonths = months_mark;
+		unnote_months(b, months_mark);
 	}
 	st_free(chv);
 	cJSON_Delete(doc);
@@ -387,6 +402,7 @@ readings_write_batch(const struct st_kafka_rec *recs, size_t n, void *ctx)
 	st_db_release(app->db, conn);
 out:
 	st_free(b.p);
+	st_free(b.months);
 	return rc;
 }
 

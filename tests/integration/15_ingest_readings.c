@@ -717,6 +717,26 @@ START_TEST(device_keys_post_and_nothing_else)
 			     "{\"name\":\"not mine\"}", &r),
 			 403);
 	it_resp_cleanup(&r);
+	/* a viewer of the project reads, and never posts, though a researcher's token holds
+	 * scope ingest (for the keys it makes) */
+	{
+		struct who v;
+		const char *pv[] = { a.project, NULL };
+
+		who_make(&v, "running");
+		pv[1] = v.id;
+		sql("INSERT INTO ingest.project_members (project_id, user_id, role) "
+		    "VALUES ($1, $2, 'viewer')",
+		    2, pv);
+		ck_assert_int_eq(post(&v, a.session, "application/json", body, NULL, &r), 403);
+		ck_assert(is_problem(&r));
+		it_resp_cleanup(&r);
+		path = data_path(a.session, "");
+		ck_assert_int_eq(api("GET", path, &v, NULL, NULL, &r), 200);
+		it_resp_cleanup(&r);
+		st_free(path);
+		who_drop(&v);
+	}
 	ck_assert_int_eq(wait_stored(a.session, 3, 30), 3);
 	free(body);
 	who_drop(&a);

@@ -80,6 +80,9 @@ const char *st_http_path(const struct st_req *req);
 const char *st_http_param(const struct st_req *req, const char *name);
 /* A query parameter, URL-decoded into buf. false when absent (or longer than cap - 1). */
 bool st_http_query(const struct st_req *req, const char *name, char *buf, size_t cap);
+/* The same, telling the two apart: ST_OK, ST_ERR_NOT_FOUND when absent, ST_ERR_TOO_LARGE when
+ * longer than cap - 1 (a filter must never be dropped silently). */
+enum st_err st_http_query_get(const struct st_req *req, const char *name, char *buf, size_t cap);
 /* A request header, NULL when absent. Borrowed. */
 const char *st_http_header(const struct st_req *req, const char *name);
 /* The request id: the caller's X-Request-Id when well-formed, else a new UUID. Borrowed. */

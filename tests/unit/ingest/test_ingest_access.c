@@ -55,9 +55,11 @@ START_TEST(roles_and_scopes)
 	ck_assert_int_eq(ingest_access_decide(&ro, INGEST_ROLE_OWNER, INGEST_READ), 0);
 	ck_assert_int_eq(ingest_access_decide(&ro, INGEST_ROLE_OWNER, INGEST_WRITE), 403);
 	ck_assert_int_eq(ingest_access_decide(&ro, INGEST_ROLE_OWNER, INGEST_MANAGE), 403);
-	/* a device key posts, and nothing else */
-	ck_assert_int_eq(ingest_access_decide(&dev, INGEST_ROLE_VIEWER, INGEST_POST), 0);
-	ck_assert_int_eq(ingest_access_decide(&dev, INGEST_ROLE_VIEWER, INGEST_READ), 403);
+	/* a device key posts, and nothing else; a viewer's never posts */
+	ck_assert_int_eq(ingest_access_decide(&dev, INGEST_ROLE_MEMBER, INGEST_POST), 0);
+	ck_assert_int_eq(ingest_access_decide(&dev, INGEST_ROLE_OWNER, INGEST_POST), 0);
+	ck_assert_int_eq(ingest_access_decide(&dev, INGEST_ROLE_VIEWER, INGEST_POST), 403);
+	ck_assert_int_eq(ingest_access_decide(&dev, INGEST_ROLE_MEMBER, INGEST_READ), 403);
 	ck_assert_int_eq(ingest_access_decide(&dev, INGEST_ROLE_OWNER, INGEST_WRITE), 403);
 }
 END_TEST
