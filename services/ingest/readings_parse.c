@@ -631,6 +631,51 @@ readings_format_of(const char *content_type)
 	return READINGS_UNSUPPORTED;
 }
 
+/* A reading's key and its place in the batch, for finding repeats. */
+struct key {
+	uint32_t ch;
+	int64_t ts_us;
+	size_t index;
+};
+
+static int
+key_order(const void *a, const void *b)
+{
+	const struct key *x = a, *y = b;
+
+	if (x->ch != y->ch)
+		return x->ch < y->ch ? -1 : 1;
+	if (x->ts_us != y->ts_us)
+		return x->ts_us < y->ts_us ? -1 : 1;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/*
+ * A reading is identified by (session, channel, time): two in one batch with the same channel
+ * and time would be acknowledged as two and stored as one, with no saying which value won.
+ * They are refused, the later one named.
+ */
+static void
+refuse_repeats(struct readings_batch *b)
+{
+	struct key *keys = st_malloc(b->n * sizeof(*keys));
+
+	for (size_t i = 0; i < b->n; i++)
+		keys[i] = (struct key){ b->items[i].ch, b->items[i].ts_us, i };
+	qsort(keys, b->n, sizeof(*keys), key_order);
+	for (size_t i = 1; i < b->n; i++) {
+		if (keys[i].ch == keys[i - 1].ch && keys[i].ts_us == keys[i - 1].ts_us) {
+			char name[48];
+
+			snprintf(name, sizeof(name), "readings[%zu]", keys[i].index);
+			st_json_errs_add(&b->errs, name,
+					 "repeats readings[%zu]: the same channel at the same time",
+					 keys[i - 1].index);
+		}
+	}
+	st_free(keys);
+}
+
 enum st_err
 readings_parse(enum readings_format fmt, const char *body, size_t len, size_t max,
 	       struct readings_batch *b)
@@ -651,6 +696,8 @@ readings_parse(enum readings_format fmt, const char *body, size_t len, size_t ma
 		st_json_errs_add(&b->errs, "", "unsupported format");
 		return ST_ERR_INVALID;
 	}
+	if (rc == ST_OK && b->errs.total == 0 && b->n > 1)
+		refuse_repeats(b);
 	if (rc == ST_OK && b->errs.total > 0)
 		rc = ST_ERR_INVALID;
 	if (rc == ST_OK && b->n == 0) {

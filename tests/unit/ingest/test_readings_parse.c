@@ -204,6 +204,15 @@ static const struct {
 	const char *detail; /* a part of its detail, or NULL */
 } bad_cases[] = {
 	{ READINGS_JSON, "{\"readings\":[", ST_ERR_INVALID, "", "malformed" },
+	/* the same channel at the same time twice (the same instant written two ways) */
+	{ READINGS_JSON,
+	  "{\"readings\":[{\"ts\":\"2026-01-01T00:00:00Z\",\"channel\":\"a\",\"value\":1},"
+	  "{\"ts\":\"2026-01-01T00:00:00Z\",\"channel\":\"b\",\"value\":1},"
+	  "{\"ts\":\"2026-01-01T01:00:00+01:00\",\"channel\":\"a\",\"value\":2}]}",
+	  ST_ERR_INVALID, "readings[2]", "repeats readings[0]" },
+	{ READINGS_CSV,
+	  "ts,channel,value\n2026-01-01T00:00:00.5Z,a,1\n2026-01-01T00:00:00.500Z,a,1\n",
+	  ST_ERR_INVALID, "readings[1]", "repeats" },
 	{ READINGS_JSON, "[]", ST_ERR_INVALID, "", NULL },
 	{ READINGS_JSON, "{\"readings\":[]}", ST_ERR_INVALID, "readings", "at least one" },
 	{ READINGS_JSON, "{\"readings\":{}}", ST_ERR_INVALID, "readings", NULL },
