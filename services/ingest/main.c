@@ -48,6 +48,8 @@ static const struct st_config_item config[] = {
 	ST_CONFIG_INT("INGEST_BATCH_MAX", 10000, 1, 1000000),         /* readings in one POST */
 	ST_CONFIG_INT("INGEST_MESSAGE_MAX", 900000, 4096, 100000000), /* bytes of one Kafka msg */
 	ST_CONFIG_INT("INGEST_SESSION_CACHE_MS", 5000, 0, 600000),
+	ST_CONFIG_INT("INGEST_EXPORTS_MAX", 4, 1, 256), /* exports at once: each holds a DB
+							   connection while it streams */
 	ST_CONFIG_INT("INGEST_SESSION_STALE_MS", 600000, 0, 86400000),
 	ST_CONFIG_STR("INGEST_WRITER_GROUP", "ingest-writers"),
 	ST_CONFIG_INT("INGEST_WRITERS", 1, 0, 64),          /* 0: this replica only accepts */

@@ -5,9 +5,14 @@
  * server-side cursor inside a read-only transaction is fetched FETCH_ROWS at a time in binary
  * (exact times and values, no text parsing), formatted into one buffer, and written out as it
  * fills. A client that goes away stops the export and frees the connection at once.
+ *
+ * An export holds a pooled connection (and a snapshot) for as long as it runs, so at most
+ * INGEST_EXPORTS_MAX run at once in a replica; more answer 503 with Retry-After rather than
+ * take the connections that posts and the writers need.
  */
 #include <arpa/inet.h>
 #include <libpq-fe.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -18,6 +23,8 @@
 #define FETCH_ROWS  5000
 #define OUT_CHUNK   (64 * 1024)
 #define PG_EPOCH_US INT64_C(946684800000000)
+
+static atomic_int exports_running;
 
 #define TS_OF(n) "('epoch'::timestamptz + $" #n "::int8 * interval '1 microsecond')"
 
@@ -147,6 +154,12 @@ readings_export(struct st_req *req, void *ctx)
 		st_json_errs_add(&errs, "format", "must be csv or ndjson");
 		return st_http_reply_invalid(req, 400, "bad query parameters", &errs);
 	}
+	if (atomic_fetch_add(&exports_running, 1) >=
+	    (int)st_config_int(app->config, "INGEST_EXPORTS_MAX")) {
+		atomic_fetch_sub(&exports_running, 1);
+		st_http_add_header(req, "Retry-After", "5");
+		return st_http_reply_problem(req, 503, "too many exports at once; retry later");
+	}
 	rc = st_db_acquire(app->db, &conn);
 	if (rc == ST_OK)
 		rc = st_db_query(conn, "BEGIN READ ONLY", 0, NULL, NULL, NULL, 0);
@@ -161,6 +174,7 @@ readings_export(struct st_req *req, void *ctx)
 		first = fetch(st_db_conn_pg(conn), &rc);
 	if (rc != ST_OK) {
 		st_db_release(app->db, conn);
+		atomic_fetch_sub(&exports_running, 1);
 		return ingest_reply_db_error(req, rc);
 	}
 	o = st_malloc(sizeof(*o));
@@ -183,5 +197,6 @@ readings_export(struct st_req *req, void *ctx)
 	}
 	st_free(o);
 	st_db_release(app->db, conn); /* rolls the read-only transaction back, closing the cursor */
+	atomic_fetch_sub(&exports_running, 1);
 	return status;
 }

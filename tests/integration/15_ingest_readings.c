@@ -743,6 +743,64 @@ START_TEST(device_keys_post_and_nothing_else)
 }
 END_TEST
 
+/* At most INGEST_EXPORTS_MAX (4) exports at once: four slow downloads of a large session hold
+ * them, a fifth gets 503 with Retry-After, and once they are gone exports work again. */
+START_TEST(exports_are_capped)
+{
+	struct who a;
+	struct it_resp r;
+	char *path, url[1024], retry[16];
+	const size_t batches = 40, per = 10000;
+	long accepted;
+
+	who_make(&a, "running");
+	for (size_t k = 0; k < batches; k++) {
+		size_t cap = per * 48 + 32, len = 0;
+		char *body = malloc(cap);
+
+		len += (size_t)snprintf(body, cap, "ts,channel,value\n");
+		for (size_t i = 0; i < per; i++) {
+			size_t n = k * per + i;
+
+			len += (size_t)snprintf(body + len, cap - len,
+						"2001-01-%02zuT%02zu:%02zu:%02zu.%03zuZ,c%zu,%zu\n",
+						1 + n / 86400000, n / 3600000 % 24, n / 60000 % 60,
+						n / 1000 % 60, n % 1000, k % 4, i);
+		}
+		ck_assert_int_eq(post(&a, a.session, "text/csv", body, &accepted, NULL), 202);
+		free(body);
+	}
+	ck_assert_int_eq(wait_stored(a.session, (long)(batches * per), 90), (long)(batches * per));
+	path = data_path(a.session, "/export?format=csv");
+	/* straight to the gateway: nginx would buffer the whole export for a slow client */
+	snprintf(url, sizeof(url), "%s%s&slow=it-export-cap", it_service_url("gateway"), path);
+	for (int i = 0; i < 4; i++)
+		ck_assert_int_eq(
+			it_sh("curl -s -o /dev/null --limit-rate 4k -H '%s' '%s' &", a.auth, url),
+			0);
+	sleep(2);
+	ck_assert_int_eq(api("GET", path, &a, NULL, NULL, &r), 503);
+	ck_assert(is_problem(&r));
+	ck_assert(it_resp_header(&r, "Retry-After", retry, sizeof(retry)));
+	it_resp_cleanup(&r);
+	it_sh("pkill -f 'slow=it-export-cap' >/dev/null 2>&1");
+	for (int i = 0; i < 50; i++) {
+		long st = api("GET", path, &a, NULL, NULL, &r);
+
+		it_resp_cleanup(&r);
+		if (st == 200)
+			break;
+		ck_assert_int_eq(st, 503);
+		usleep(200000);
+	}
+	ck_assert_int_eq(api("GET", path, &a, NULL, NULL, &r), 200);
+	ck_assert_uint_gt(r.len, batches * per * 20);
+	it_resp_cleanup(&r);
+	st_free(path);
+	who_drop(&a);
+}
+END_TEST
+
 Suite *
 ingest_readings_suite(void)
 {
@@ -757,6 +815,7 @@ ingest_readings_suite(void)
 	tcase_add_test(t, closed_sessions_take_no_data);
 	tcase_add_test(t, other_projects_are_invisible);
 	tcase_add_test(t, device_keys_post_and_nothing_else);
+	tcase_add_test(t, exports_are_capped);
 	suite_add_tcase(s, t);
 	return s;
 }
