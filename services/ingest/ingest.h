@@ -409,4 +409,7 @@ int readings_export(struct st_req *req, void *ctx);
 
 /* ---- end of readings ---- */
 
+/* The background deletion of deleted sessions' readings (purge.c): one step of the loop. */
+void readings_purge_tick(struct st_app *app);
+
 #endif

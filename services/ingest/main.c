@@ -56,6 +56,11 @@ static const struct st_config_item config[] = {
 	ST_CONFIG_INT("INGEST_WRITER_BATCH", 64, 1, 10000), /* messages per transaction */
 };
 
+static const struct st_loop loops[] = {
+	/* the readings of deleted projects' sessions (purge.c) */
+	{ "purge", 5000, readings_purge_tick },
+};
+
 static enum st_err
 ingest_init(struct st_app *app)
 {
@@ -83,6 +88,8 @@ static const struct st_service service = {
 	.nconfig = ST_ARRAY_LEN(config),
 	.routes = routes,
 	.nroutes = ST_ARRAY_LEN(routes),
+	.loops = loops,
+	.nloops = ST_ARRAY_LEN(loops),
 	.init = ingest_init,
 	.fini = ingest_fini,
 };

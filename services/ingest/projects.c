@@ -317,8 +317,13 @@ projects_delete(struct st_req *req, void *ctx)
 	{
 		const char *params[] = { id };
 
-		rc = st_db_pool_query(app->db, "DELETE FROM projects WHERE id = $1::uuid", 1,
-				      params, &res, NULL, 0);
+		/* its sessions' readings go in the background (purge.c) */
+		rc = st_db_pool_query(app->db,
+				      "WITH queued AS (INSERT INTO purged_sessions (session_id) "
+				      "SELECT id FROM sessions WHERE project_id = $1::uuid "
+				      "ON CONFLICT DO NOTHING) "
+				      "DELETE FROM projects WHERE id = $1::uuid",
+				      1, params, &res, NULL, 0);
 	}
 	if (rc != ST_OK)
 		return ingest_reply_db_error(req, rc);

@@ -801,6 +801,27 @@ START_TEST(exports_are_capped)
 }
 END_TEST
 
+/* Deleting a project deletes its sessions' readings (in the background, within seconds). */
+START_TEST(deleted_projects_lose_their_readings)
+{
+	struct who a;
+	struct it_resp r;
+	char *body, path[128];
+
+	weather_load();
+	who_make(&a, "running");
+	body = body_of(2, 0, 300);
+	ck_assert_int_eq(post(&a, a.session, "text/csv", body, NULL, NULL), 202);
+	ck_assert_int_eq(wait_stored(a.session, 300, 30), 300);
+	snprintf(path, sizeof(path), "/api/v1/projects/%s", a.project);
+	ck_assert_int_eq(api("DELETE", path, &a, NULL, NULL, &r), 204);
+	it_resp_cleanup(&r);
+	ck_assert_int_eq(wait_stored(a.session, 0, 30), 0);
+	free(body);
+	who_drop(&a);
+}
+END_TEST
+
 Suite *
 ingest_readings_suite(void)
 {
@@ -816,6 +837,7 @@ ingest_readings_suite(void)
 	tcase_add_test(t, other_projects_are_invisible);
 	tcase_add_test(t, device_keys_post_and_nothing_else);
 	tcase_add_test(t, exports_are_capped);
+	tcase_add_test(t, deleted_projects_lose_their_readings);
 	suite_add_tcase(s, t);
 	return s;
 }
