@@ -16,7 +16,6 @@
 #define _GNU_SOURCE
 #include <check.h>
 #include <cjson/cJSON.h>
-#include <libpq-fe.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,45 +38,14 @@ struct who {
 	char session[40];
 };
 
-static PGconn *
-db(void)
-{
-	PGconn *c = PQconnectdb(it_env("DATABASE_URL", ""));
-
-	ck_assert_msg(PQstatus(c) == CONNECTION_OK, "DATABASE_URL must reach PostgreSQL");
-	return c;
-}
-
-static void
-sql(const char *q, int n, const char *const *params)
-{
-	PGconn *c = db();
-	PGresult *r = PQexecParams(c, q, n, NULL, params, NULL, NULL, 0);
-
-	ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK,
-		      "%s: %s", q, PQerrorMessage(c));
-	PQclear(r);
-	PQfinish(c);
-}
-
 /* Readings stored for a session; -1 when the database cannot be asked. */
 static long
 stored(const char *session)
 {
-	PGconn *c = PQconnectdb(it_env("DATABASE_URL", ""));
 	const char *params[] = { session };
-	PGresult *r;
-	long n = -1;
 
-	if (PQstatus(c) == CONNECTION_OK) {
-		r = PQexecParams(c, "SELECT count(*) FROM ingest.readings WHERE session_id = $1", 1,
-				 NULL, params, NULL, NULL, 0);
-		if (PQresultStatus(r) == PGRES_TUPLES_OK)
-			n = strtol(PQgetvalue(r, 0, 0), NULL, 10);
-		PQclear(r);
-	}
-	PQfinish(c);
-	return n;
+	return it_sql_number("SELECT count(*) FROM ingest.readings WHERE session_id = $1", 1,
+			     params);
 }
 
 /* Waits until the session holds want readings (or timeout_s passed); returns the last count. */
@@ -157,15 +125,16 @@ who_make(struct who *w, const char *status)
 		const char *p1[] = { w->project, w->id };
 		const char *p3[] = { w->session, w->project, w->id, status };
 
-		sql("INSERT INTO ingest.projects (id, name, created_by) VALUES ($1, 'readings it', "
-		    "$2)",
-		    2, p1);
-		sql("INSERT INTO ingest.project_members (project_id, user_id, role) "
-		    "VALUES ($1, $2, 'owner')",
-		    2, p1);
-		sql("INSERT INTO ingest.sessions (id, project_id, created_by, status) "
-		    "VALUES ($1, $2, $3, $4)",
-		    4, p3);
+		it_sql("INSERT INTO ingest.projects (id, name, created_by) VALUES ($1, 'readings "
+		       "it', "
+		       "$2)",
+		       2, p1, NULL, 0);
+		it_sql("INSERT INTO ingest.project_members (project_id, user_id, role) "
+		       "VALUES ($1, $2, 'owner')",
+		       2, p1, NULL, 0);
+		it_sql("INSERT INTO ingest.sessions (id, project_id, created_by, status) "
+		       "VALUES ($1, $2, $3, $4)",
+		       4, p3, NULL, 0);
 	}
 }
 
@@ -175,8 +144,8 @@ who_drop(const struct who *w)
 	const char *p[] = { w->project };
 	const char *s[] = { w->session };
 
-	sql("DELETE FROM ingest.readings WHERE session_id = $1", 1, s);
-	sql("DELETE FROM ingest.projects WHERE id = $1", 1, p);
+	it_sql("DELETE FROM ingest.readings WHERE session_id = $1", 1, s, NULL, 0);
+	it_sql("DELETE FROM ingest.projects WHERE id = $1", 1, p, NULL, 0);
 }
 
 static char *
@@ -725,9 +694,9 @@ START_TEST(device_keys_post_and_nothing_else)
 
 		who_make(&v, "running");
 		pv[1] = v.id;
-		sql("INSERT INTO ingest.project_members (project_id, user_id, role) "
-		    "VALUES ($1, $2, 'viewer')",
-		    2, pv);
+		it_sql("INSERT INTO ingest.project_members (project_id, user_id, role) "
+		       "VALUES ($1, $2, 'viewer')",
+		       2, pv, NULL, 0);
 		ck_assert_int_eq(post(&v, a.session, "application/json", body, NULL, &r), 403);
 		ck_assert(is_problem(&r));
 		it_resp_cleanup(&r);

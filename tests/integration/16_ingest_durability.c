@@ -18,7 +18,6 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <fcntl.h>
-#include <libpq-fe.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -52,41 +51,15 @@ struct load {
 
 /* ---- database ---- */
 
-static void
-sql(const char *q, int n, const char *const *params)
-{
-	PGconn *c = PQconnectdb(it_env("DATABASE_URL", ""));
-	PGresult *r;
-
-	ck_assert_msg(PQstatus(c) == CONNECTION_OK, "DATABASE_URL must reach PostgreSQL");
-	r = PQexecParams(c, q, n, NULL, params, NULL, NULL, 0);
-	ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK,
-		      "%s: %s", q, PQerrorMessage(c));
-	PQclear(r);
-	PQfinish(c);
-}
-
 /* Readings stored for the load's sessions; -1 while the database cannot be asked. */
 static long
 stored(const struct load *l)
 {
-	PGconn *c = PQconnectdb(it_env("DATABASE_URL", ""));
 	const char *params[] = { l->project };
-	long n = -1;
 
-	if (PQstatus(c) == CONNECTION_OK) {
-		PGresult *r =
-			PQexecParams(c,
-				     "SELECT count(*) FROM ingest.readings WHERE session_id "
-				     "IN (SELECT id FROM ingest.sessions WHERE project_id = $1)",
-				     1, NULL, params, NULL, NULL, 0);
-
-		if (PQresultStatus(r) == PGRES_TUPLES_OK)
-			n = strtol(PQgetvalue(r, 0, 0), NULL, 10);
-		PQclear(r);
-	}
-	PQfinish(c);
-	return n;
+	return it_sql_number("SELECT count(*) FROM ingest.readings WHERE session_id "
+			     "IN (SELECT id FROM ingest.sessions WHERE project_id = $1)",
+			     1, params);
 }
 
 static long
@@ -157,19 +130,20 @@ load_init(struct load *l)
 	{
 		const char *p[] = { l->project, l->user };
 
-		sql("INSERT INTO ingest.projects (id, name, created_by) VALUES ($1, 'durable', $2)",
-		    2, p);
-		sql("INSERT INTO ingest.project_members (project_id, user_id, role) "
-		    "VALUES ($1, $2, 'owner')",
-		    2, p);
+		it_sql("INSERT INTO ingest.projects (id, name, created_by) VALUES ($1, 'durable', "
+		       "$2)",
+		       2, p, NULL, 0);
+		it_sql("INSERT INTO ingest.project_members (project_id, user_id, role) "
+		       "VALUES ($1, $2, 'owner')",
+		       2, p, NULL, 0);
 	}
 	for (int i = 0; i < SESSIONS; i++) {
 		const char *p[] = { l->sessions[i], l->project, l->user };
 
 		st_uuid_v4(l->sessions[i], sizeof(l->sessions[i]));
-		sql("INSERT INTO ingest.sessions (id, project_id, created_by, status) "
-		    "VALUES ($1, $2, $3, 'running')",
-		    3, p);
+		it_sql("INSERT INTO ingest.sessions (id, project_id, created_by, status) "
+		       "VALUES ($1, $2, $3, 'running')",
+		       3, p, NULL, 0);
 	}
 	l->next_ts = INT64_C(1767225600000000); /* 2026-01-01 */
 }
@@ -179,10 +153,10 @@ load_drop(const struct load *l)
 {
 	const char *p[] = { l->project };
 
-	sql("DELETE FROM ingest.readings WHERE session_id IN "
-	    "(SELECT id FROM ingest.sessions WHERE project_id = $1)",
-	    1, p);
-	sql("DELETE FROM ingest.projects WHERE id = $1", 1, p);
+	it_sql("DELETE FROM ingest.readings WHERE session_id IN "
+	       "(SELECT id FROM ingest.sessions WHERE project_id = $1)",
+	       1, p, NULL, 0);
+	it_sql("DELETE FROM ingest.projects WHERE id = $1", 1, p, NULL, 0);
 }
 
 /* it_http's 15 s is shorter than a produce may take while Kafka goes away (the delivery

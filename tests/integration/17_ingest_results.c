@@ -13,7 +13,6 @@
  */
 #include <check.h>
 #include <cjson/cJSON.h>
-#include <libpq-fe.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,25 +130,6 @@ new_user(struct user *u)
 	it_resp_cleanup(&r);
 }
 
-/* Runs one parameterized statement on DATABASE_URL; returns the first value of the first row
- * (or "") in out. */
-static void
-sql(const char *stmt, int n, const char *const *params, char *out, size_t cap)
-{
-	PGconn *db = PQconnectdb(it_env("DATABASE_URL", ""));
-	PGresult *res;
-
-	ck_assert_msg(PQstatus(db) == CONNECTION_OK, "DATABASE_URL: %s", PQerrorMessage(db));
-	res = PQexecParams(db, stmt, n, NULL, params, NULL, NULL, 0);
-	ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK ||
-			      PQresultStatus(res) == PGRES_TUPLES_OK,
-		      "%s: %s", stmt, PQerrorMessage(db));
-	if (out != NULL)
-		st_strlcpy(out, PQntuples(res) > 0 ? PQgetvalue(res, 0, 0) : "", cap);
-	PQclear(res);
-	PQfinish(db);
-}
-
 /*
  * A project owned by owner with settings (JSON) and one session in it.
  * merge: switch to POST /api/v1/projects (with settings) and POST /api/v1/projects/{id}/sessions.
@@ -162,19 +142,19 @@ make_session(const struct user *owner, const char *settings, char *project, char
 	{
 		const char *p[] = { project, owner->id, settings };
 
-		sql("INSERT INTO ingest.projects (id, name, settings, created_by) "
-		    "VALUES ($1, 'it-results', $3::jsonb, $2)",
-		    3, p, NULL, 0);
-		sql("INSERT INTO ingest.project_members (project_id, user_id, role) "
-		    "VALUES ($1, $2, 'owner')",
-		    2, p, NULL, 0);
+		it_sql("INSERT INTO ingest.projects (id, name, settings, created_by) "
+		       "VALUES ($1, 'it-results', $3::jsonb, $2)",
+		       3, p, NULL, 0);
+		it_sql("INSERT INTO ingest.project_members (project_id, user_id, role) "
+		       "VALUES ($1, $2, 'owner')",
+		       2, p, NULL, 0);
 	}
 	{
 		const char *p[] = { session, project, owner->id };
 
-		sql("INSERT INTO ingest.sessions (id, project_id, device, created_by) "
-		    "VALUES ($1, $2, 'it-device', $3)",
-		    3, p, NULL, 0);
+		it_sql("INSERT INTO ingest.sessions (id, project_id, device, created_by) "
+		       "VALUES ($1, $2, 'it-device', $3)",
+		       3, p, NULL, 0);
 	}
 }
 
@@ -183,7 +163,7 @@ drop_project(const char *project)
 {
 	const char *p[] = { project };
 
-	sql("DELETE FROM ingest.projects WHERE id = $1", 1, p, NULL, 0);
+	it_sql("DELETE FROM ingest.projects WHERE id = $1", 1, p, NULL, 0);
 }
 
 /* Deletes a user as an administrator, straight to auth (cleanup). */
@@ -310,7 +290,8 @@ stored_items(void)
 	const char *p[] = { fx.session };
 	char n[32];
 
-	sql("SELECT count(*) FROM ingest.result_items WHERE session_id = $1", 1, p, n, sizeof(n));
+	it_sql("SELECT count(*) FROM ingest.result_items WHERE session_id = $1", 1, p, n,
+	       sizeof(n));
 	return (int)strtol(n, NULL, 10);
 }
 
@@ -437,9 +418,9 @@ START_TEST(bad_project_weights_get_422)
 	const char *p[] = { fx.project };
 	struct it_resp r;
 
-	sql("UPDATE ingest.projects SET settings = "
-	    "'{\"category_weights\": {\"memory\": -1}}'::jsonb WHERE id = $1",
-	    1, p, NULL, 0);
+	it_sql("UPDATE ingest.projects SET settings = "
+	       "'{\"category_weights\": {\"memory\": -1}}'::jsonb WHERE id = $1",
+	       1, p, NULL, 0);
 	ck_assert_int_eq(post_results(&fx.owner, "text/csv", sample, &r), 422);
 	ck_assert(is_problem(&r));
 	ck_assert_ptr_nonnull(strstr(r.body, "settings.category_weights.memory"));
@@ -448,9 +429,9 @@ START_TEST(bad_project_weights_get_422)
 	it_resp_cleanup(&r);
 
 	/* every category weighing 0: the plain mean, 100 * (3/4 + 1/3) / 2 */
-	sql("UPDATE ingest.projects SET settings = "
-	    "'{\"category_weights\": {\"memory\": 0, \"attention\": 0}}'::jsonb WHERE id = $1",
-	    1, p, NULL, 0);
+	it_sql("UPDATE ingest.projects SET settings = "
+	       "'{\"category_weights\": {\"memory\": 0, \"attention\": 0}}'::jsonb WHERE id = $1",
+	       1, p, NULL, 0);
 	ck_assert_int_eq(post_results(&fx.owner, "text/csv", sample, &r), 201);
 	{
 		cJSON *doc = cJSON_Parse(r.body);

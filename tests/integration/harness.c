@@ -4,7 +4,9 @@
 #define _GNU_SOURCE
 #include "harness.h"
 
+#include <check.h>
 #include <curl/curl.h>
+#include <libpq-fe.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -187,4 +189,38 @@ it_sh(const char *fmt, ...)
 	if (rc == -1 || !WIFEXITED(rc))
 		return -1;
 	return WEXITSTATUS(rc);
+}
+
+void
+it_sql(const char *stmt, int n, const char *const *params, char *out, size_t cap)
+{
+	PGconn *c = PQconnectdb(it_env("DATABASE_URL", ""));
+	PGresult *r;
+
+	ck_assert_msg(PQstatus(c) == CONNECTION_OK, "DATABASE_URL must reach PostgreSQL: %s",
+		      PQerrorMessage(c));
+	r = PQexecParams(c, stmt, n, NULL, params, NULL, NULL, 0);
+	ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK,
+		      "%s: %s", stmt, PQerrorMessage(c));
+	if (out != NULL)
+		st_strlcpy(out, PQntuples(r) > 0 ? PQgetvalue(r, 0, 0) : "", cap);
+	PQclear(r);
+	PQfinish(c);
+}
+
+long
+it_sql_number(const char *stmt, int n, const char *const *params)
+{
+	PGconn *c = PQconnectdb(it_env("DATABASE_URL", ""));
+	long v = -1;
+
+	if (PQstatus(c) == CONNECTION_OK) {
+		PGresult *r = PQexecParams(c, stmt, n, NULL, params, NULL, NULL, 0);
+
+		if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0)
+			v = strtol(PQgetvalue(r, 0, 0), NULL, 10);
+		PQclear(r);
+	}
+	PQfinish(c);
+	return v;
 }

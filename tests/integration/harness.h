@@ -48,6 +48,16 @@ int it_resp_header(const struct it_resp *resp, const char *name, char *buf, size
 
 void it_resp_cleanup(struct it_resp *resp);
 
+/*
+ * Runs one statement with text parameters on $DATABASE_URL, on a connection of its own, and
+ * fails the test when it errs. The first row's first column goes into out ("" without a row);
+ * out may be NULL.
+ */
+void it_sql(const char *stmt, int n, const char *const *params, char *out, size_t cap);
+/* The first column of the first row as a number; -1 when the database cannot be asked (a test
+ * may have stopped it on purpose) or the statement failed. */
+long it_sql_number(const char *stmt, int n, const char *const *params);
+
 /* Runs a shell command from the repository root; returns its exit status (or -1). */
 int it_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
