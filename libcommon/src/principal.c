@@ -6,7 +6,10 @@
 #include <errno.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/core_names.h>
 #include <openssl/hmac.h>
+#include <openssl/params.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,16 +90,91 @@ st_principal_field_ok(const char *s, size_t cap)
 	return n > 0 && n < cap;
 }
 
+/*
+ * Each thread keeps an HMAC-SHA256 context keyed with the last secret it used: every request
+ * signs or verifies one principal, and setting the key up (and looking the algorithm up) each
+ * time was most of the cost. The context is freed with the thread.
+ */
+struct mac_cache {
+	EVP_MAC_CTX *ctx;
+	char secret[256]; /* the key it holds; longer secrets are not cached */
+};
+
+static pthread_key_t mac_key;
+static pthread_once_t mac_once = PTHREAD_ONCE_INIT;
+
+static void
+mac_cache_free(void *arg)
+{
+	struct mac_cache *c = arg;
+
+	EVP_MAC_CTX_free(c->ctx);
+	free(c);
+}
+
+static void
+mac_key_create(void)
+{
+	if (pthread_key_create(&mac_key, mac_cache_free) != 0)
+		abort();
+}
+
+/* This thread's context, keyed with secret and ready for data; NULL for an empty secret or one
+ * too long to cache (the caller then uses the one-shot HMAC). */
+static EVP_MAC_CTX *
+mac_ctx(const char *secret)
+{
+	struct mac_cache *c;
+	size_t n = strlen(secret);
+
+	if (n == 0 || n >= sizeof(c->secret))
+		return NULL;
+	pthread_once(&mac_once, mac_key_create);
+	c = pthread_getspecific(mac_key);
+	if (c == NULL) {
+		EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+
+		c = calloc(1, sizeof(*c));
+		if (mac == NULL || c == NULL)
+			abort(); /* out of memory, or OpenSSL without HMAC */
+		c->ctx = EVP_MAC_CTX_new(mac);
+		EVP_MAC_free(mac);
+		if (c->ctx == NULL)
+			abort();
+		pthread_setspecific(mac_key, c);
+	}
+	if (strcmp(c->secret, secret) != 0) {
+		OSSL_PARAM params[] = { OSSL_PARAM_construct_utf8_string("digest", "SHA256", 0),
+					OSSL_PARAM_construct_end() };
+
+		if (EVP_MAC_init(c->ctx, (const unsigned char *)secret, n, params) != 1)
+			abort();
+		memcpy(c->secret, secret, n + 1);
+	} else if (EVP_MAC_init(c->ctx, NULL, 0, NULL) != 1) { /* the same key again */
+		abort();
+	}
+	return c->ctx;
+}
+
 static void
 hmac_hex(const char *secret, const char *data, size_t len, char out[65])
 {
 	static const char hex[] = "0123456789abcdef";
 	unsigned char mac[EVP_MAX_MD_SIZE];
 	unsigned int maclen = 0;
+	EVP_MAC_CTX *ctx = mac_ctx(secret);
 
-	if (HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)data, len, mac,
-		 &maclen) == NULL)
-		abort(); /* HMAC-SHA256 cannot fail short of memory exhaustion */
+	if (ctx != NULL) {
+		size_t got = 0;
+
+		if (EVP_MAC_update(ctx, (const unsigned char *)data, len) != 1 ||
+		    EVP_MAC_final(ctx, mac, &got, sizeof(mac)) != 1)
+			abort(); /* HMAC-SHA256 cannot fail short of memory exhaustion */
+		maclen = (unsigned int)got;
+	} else if (HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)data, len,
+			mac, &maclen) == NULL) {
+		abort();
+	}
 	for (unsigned int i = 0; i < 32; i++) {
 		out[2 * i] = hex[mac[i] >> 4];
 		out[2 * i + 1] = hex[mac[i] & 15];
