@@ -96,7 +96,6 @@ void auth_audit_flush(struct st_app *app);
  * Borrowed from the request. */
 const char *auth_client_addr(struct st_req *req);
 
-
 /* Longest email accepted, in bytes (RFC 5321's limit on a path). */
 #define AUTH_EMAIL_MAX 254
 
