@@ -3,9 +3,10 @@
  * sessions in ingest.purged_sessions (projects.c, in the same statement as the delete), and
  * this loop, in every replica, deletes their readings PURGE_STEP rows at a time through the
  * primary key, at most PURGE_STEPS steps a session and 16 sessions a tick, so
- * that no statement runs long or locks much. Replicas may work on one session at once: a row
- * deleted by one is simply not found by the other. A queue row goes an hour after its
- * readings did (late readings from Kafka are caught in that hour).
+ * that no statement runs long or locks much. The queue is worked round-robin (checked_at), so
+ * emptied sessions waiting out their hour never crowd out new ones. Replicas may work on one
+ * session at once: a row deleted by one is simply not found by the other. A queue row goes an
+ * hour after its readings did (late readings from Kafka are caught in that hour).
  */
 #include <stdio.h>
 #include <string.h>
@@ -17,9 +18,13 @@
 #define PURGE_STEPS 20
 #define PURGE_STEP  5000 /* rows a statement; written into step_sql too */
 
-/* PURGE_SESSIONS: 16 a tick */
+/* 16 sessions a tick, the least recently worked first (never worked: first of all) */
 static const char queued_sql[] = "SELECT session_id, queued_at < now() - interval '1 hour' "
-				 "FROM purged_sessions ORDER BY queued_at LIMIT 16";
+				 "FROM purged_sessions ORDER BY checked_at NULLS FIRST, queued_at "
+				 "LIMIT 16";
+
+static const char checked_sql[] = "UPDATE purged_sessions SET checked_at = now() "
+				  "WHERE session_id = $1::uuid";
 
 static const char step_sql[] = "DELETE FROM readings WHERE session_id = $1::uuid "
 			       "AND (ts, channel) IN (SELECT ts, channel FROM readings "
@@ -64,14 +69,15 @@ readings_purge_tick(struct st_app *app)
 		if (n > 0)
 			st_log(ST_LOG_INFO, "purge", "readings deleted session=%s rows=%lld",
 			       session, n);
-		if (n == 0 && old) {
-			const char *params[] = { session };
-
-			if (st_db_pool_query(app->db, done_sql, 1, params, NULL, NULL, 0) != ST_OK)
-				break;
-		}
 		if (n < 0)
 			break;
+		{
+			const char *params[] = { session };
+
+			if (st_db_pool_query(app->db, n == 0 && old ? done_sql : checked_sql, 1,
+					     params, NULL, NULL, 0) != ST_OK)
+				break;
+		}
 	}
 	st_db_result_free(queued);
 }
