@@ -37,6 +37,11 @@
 /* An idle socket that stays readable this many rounds is not behaving: drop it. */
 #define DB_HEALTH_ROUNDS 8
 
+/* After a failed connect, how long checkouts needing a new connection fail at once instead of
+ * each waiting out a connect attempt of its own (callers with a stale answer at hand, like
+ * ingest's session cache, then answer in microseconds while the server is away). */
+#define DB_QUIET_MS 1000
+
 #define DB_STMT_CACHE 64
 
 /* A statement prepared on one connection, named "st<index>". */
@@ -68,6 +73,7 @@ struct st_db_pool {
 	int open;
 	uint64_t reconnects;
 	bool down; /* the last attempt to connect failed: log the outage once, and its end */
+	int64_t quiet_until_ms; /* monotonic: while down, no new attempt before then */
 };
 
 struct st_db_result {
@@ -247,6 +253,8 @@ conn_open(struct st_db_pool *pool, struct st_db_conn *conn)
 	pthread_mutex_lock(&pool->slots.mu);
 	was_down = pool->down;
 	pool->down = (rc != ST_OK);
+	if (rc != ST_OK)
+		pool->quiet_until_ms = st_now_mono_ms() + DB_QUIET_MS;
 	reconnect = conn->was_open;
 	if (rc == ST_OK) {
 		pool->open++;
@@ -438,6 +446,18 @@ st_db_pool_destroy(struct st_db_pool *pool)
 	st_free(pool);
 }
 
+/* True while the server is down and was tried less than DB_QUIET_MS ago. */
+static bool
+server_quiet(struct st_db_pool *pool)
+{
+	bool quiet;
+
+	pthread_mutex_lock(&pool->slots.mu);
+	quiet = pool->down && st_now_mono_ms() < pool->quiet_until_ms;
+	pthread_mutex_unlock(&pool->slots.mu);
+	return quiet;
+}
+
 enum st_err
 st_db_acquire(struct st_db_pool *pool, struct st_db_conn **out)
 {
@@ -451,6 +471,11 @@ st_db_acquire(struct st_db_pool *pool, struct st_db_conn **out)
 	if (conn->pg != NULL && !conn_healthy(conn->pg)) {
 		st_log(ST_LOG_INFO, "db", "pooled connection lost, reconnecting");
 		conn_close(pool, conn);
+	}
+	if (conn->pg == NULL && server_quiet(pool)) {
+		rc = ST_ERR_UNAVAILABLE; /* it just refused: fail now, a later call tries again */
+		slot_free(pool, conn);
+		goto out;
 	}
 	if (conn->pg == NULL) {
 		rc = conn_open(pool, conn);

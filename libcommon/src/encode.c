@@ -1,9 +1,10 @@
 /*
- * Hex, base64url and SHA-256 (on OpenSSL's EVP interface).
+ * Hex, base64url and SHA-256 (on OpenSSL's EVP interface), and the list cursor built on them.
  */
 #include "strata/encode.h"
 
 #include <openssl/evp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -121,4 +122,39 @@ st_sha256_hex(const void *data, size_t n, char out[65])
 	if (EVP_Digest(data, n, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
 		abort(); /* SHA-256 cannot fail short of memory exhaustion */
 	st_hex_encode(md, 32, out, 65);
+}
+
+void
+st_cursor_encode(const char *micros, const char *id, char *out, size_t cap)
+{
+	char plain[96];
+	int n = snprintf(plain, sizeof(plain), "%s:%s", micros, id);
+
+	if (n < 0 || (size_t)n >= sizeof(plain) || !st_base64url_encode(plain, (size_t)n, out, cap))
+		out[0] = '\0';
+}
+
+bool
+st_cursor_decode(const char *cursor, char *micros, size_t mcap, char *id, size_t idcap)
+{
+	char plain[96];
+	size_t n = 0, digits = 0;
+
+	if (!st_base64url_decode(cursor, strlen(cursor), plain, sizeof(plain) - 1, &n))
+		return false;
+	plain[n] = '\0';
+	if (memchr(plain, '\0', n) != NULL)
+		return false;
+	if (plain[0] == '-')
+		digits = 1;
+	while (plain[digits] >= '0' && plain[digits] <= '9')
+		digits++;
+	if (digits == 0 || digits > 19 || plain[digits] != ':' ||
+	    (plain[0] == '-' && digits == 1) || digits + 1 > mcap)
+		return false;
+	if (!st_uuid_valid(plain + digits + 1) || !st_strlcpy(id, plain + digits + 1, idcap))
+		return false;
+	memcpy(micros, plain, digits);
+	micros[digits] = '\0';
+	return true;
 }

@@ -21,51 +21,8 @@
 #define LIST_LIMIT_MAX     1000
 #define NAME_MAX_BYTES     200
 
-ST_STATIC bool users_cursor_decode(const char *cursor, char *micros, size_t mcap, char *id,
-				   size_t idcap);
-ST_STATIC void users_cursor_encode(const char *micros, const char *id, char *out, size_t cap);
-
-/*
- * The list cursor is opaque to clients: base64url of "<created_at in Unix microseconds>:<id>",
- * the sort key of the last user of the previous page. Keyset paging stays correct while users
- * are added or removed between pages.
- */
-ST_STATIC void
-users_cursor_encode(const char *micros, const char *id, char *out, size_t cap)
-{
-	char plain[96];
-	int n = snprintf(plain, sizeof(plain), "%s:%s", micros, id);
-
-	if (n < 0 || (size_t)n >= sizeof(plain) || !st_base64url_encode(plain, (size_t)n, out, cap))
-		out[0] = '\0';
-}
-
-/* Splits a cursor into its parts; false when it is not one this code made. */
-ST_STATIC bool
-users_cursor_decode(const char *cursor, char *micros, size_t mcap, char *id, size_t idcap)
-{
-	char plain[96];
-	size_t n = 0, digits = 0;
-
-	if (!st_base64url_decode(cursor, strlen(cursor), plain, sizeof(plain) - 1, &n))
-		return false;
-	plain[n] = '\0';
-	if (memchr(plain, '\0', n) != NULL)
-		return false;
-	if (plain[0] == '-')
-		digits = 1;
-	while (plain[digits] >= '0' && plain[digits] <= '9')
-		digits++;
-	if (digits == 0 || digits > 19 || plain[digits] != ':' ||
-	    (plain[0] == '-' && digits == 1) || digits + 1 > mcap)
-		return false;
-	if (!st_uuid_valid(plain + digits + 1) || !st_strlcpy(id, plain + digits + 1, idcap))
-		return false;
-	memcpy(micros, plain, digits);
-	micros[digits] = '\0';
-	return true;
-}
-
+/* The list is keyset-paged on (created_at, id), with libcommon's opaque cursor: paging stays
+ * correct while users are added or removed between pages. */
 int
 users_list(struct st_req *req, void *ctx)
 {
@@ -94,7 +51,7 @@ users_list(struct st_req *req, void *ctx)
 					 LIST_LIMIT_MAX);
 	}
 	if (st_http_query(req, "cursor", buf, sizeof(buf)) && buf[0] != '\0') {
-		if (users_cursor_decode(buf, micros, sizeof(micros), after, sizeof(after))) {
+		if (st_cursor_decode(buf, micros, sizeof(micros), after, sizeof(after))) {
 			params[0] = micros;
 			params[1] = after;
 		} else {
@@ -117,8 +74,8 @@ users_list(struct st_req *req, void *ctx)
 	for (int i = 0; i < rows && i < limit; i++)
 		cJSON_AddItemToArray(items, auth_user_json(res, i));
 	if (rows > limit) {
-		users_cursor_encode(st_db_get(res, (int)limit - 1, 7),
-				    st_db_get(res, (int)limit - 1, 0), next, sizeof(next));
+		st_cursor_encode(st_db_get(res, (int)limit - 1, 7),
+				 st_db_get(res, (int)limit - 1, 0), next, sizeof(next));
 		cJSON_AddStringToObject(page, "next_cursor", next);
 	} else {
 		cJSON_AddNullToObject(page, "next_cursor");

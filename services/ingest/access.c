@@ -126,13 +126,6 @@ refuse(struct st_req *req, int decision, const char *what, const char *id, enum 
 				     need_phrase(need), what);
 }
 
-/* The caller's user id as a query parameter: NULL (matches no member) when not a UUID. */
-static const char *
-caller_id(const struct st_principal *p)
-{
-	return p != NULL && st_uuid_valid(p->sub) ? p->sub : NULL;
-}
-
 int
 ingest_project_access(struct st_req *req, struct st_app *app, const char *id, enum ingest_need need,
 		      enum ingest_role *role)
@@ -146,7 +139,7 @@ ingest_project_access(struct st_req *req, struct st_app *app, const char *id, en
 	if (!st_uuid_valid(id))
 		return st_http_reply_problem(req, 404, "no project %.64s", id != NULL ? id : "");
 	{
-		const char *params[] = { id, caller_id(p) };
+		const char *params[] = { id, ingest_caller_id(req) };
 
 		rc = st_db_pool_query(app->db, project_sql, 2, params, &res, NULL, 0);
 	}
@@ -166,36 +159,48 @@ ingest_project_access(struct st_req *req, struct st_app *app, const char *id, en
 	return 0;
 }
 
+enum st_err
+ingest_session_load(struct st_app *app, const char *id, const char *sub,
+		    struct ingest_session_ref *out, bool *found)
+{
+	const char *params[] = { id, st_uuid_valid(sub) ? sub : NULL };
+	struct st_db_result *res = NULL;
+	enum st_err rc = st_db_pool_query(app->db, session_sql, 2, params, &res, NULL, 0);
+
+	memset(out, 0, sizeof(*out));
+	*found = false;
+	if (rc != ST_OK)
+		return rc;
+	if (st_db_rows(res) > 0) {
+		*found = true;
+		st_strlcpy(out->id, id, sizeof(out->id));
+		st_strlcpy(out->project_id, st_db_get(res, 0, 0), sizeof(out->project_id));
+		st_strlcpy(out->subject_id, st_db_get(res, 0, 1), sizeof(out->subject_id));
+		st_strlcpy(out->status, st_db_get(res, 0, 2), sizeof(out->status));
+		st_strlcpy(out->device, st_db_get(res, 0, 3), sizeof(out->device));
+		out->role = ingest_role_parse(st_db_get(res, 0, 4));
+	}
+	st_db_result_free(res);
+	return ST_OK;
+}
+
 int
 ingest_session_access(struct st_req *req, struct st_app *app, const char *id, enum ingest_need need,
 		      struct ingest_session_ref *out)
 {
 	const struct st_principal *p = st_http_principal(req);
-	struct st_db_result *res = NULL;
 	enum st_err rc;
+	bool found;
 	int decision;
 
 	memset(out, 0, sizeof(*out));
 	if (!st_uuid_valid(id))
 		return st_http_reply_problem(req, 404, "no session %.64s", id != NULL ? id : "");
-	{
-		const char *params[] = { id, caller_id(p) };
-
-		rc = st_db_pool_query(app->db, session_sql, 2, params, &res, NULL, 0);
-	}
+	rc = ingest_session_load(app, id, p != NULL ? p->sub : "", out, &found);
 	if (rc != ST_OK)
 		return ingest_reply_db_error(req, rc);
-	if (st_db_rows(res) == 0) {
-		st_db_result_free(res);
+	if (!found)
 		return st_http_reply_problem(req, 404, "no session %s", id);
-	}
-	st_strlcpy(out->id, id, sizeof(out->id));
-	st_strlcpy(out->project_id, st_db_get(res, 0, 0), sizeof(out->project_id));
-	st_strlcpy(out->subject_id, st_db_get(res, 0, 1), sizeof(out->subject_id));
-	st_strlcpy(out->status, st_db_get(res, 0, 2), sizeof(out->status));
-	st_strlcpy(out->device, st_db_get(res, 0, 3), sizeof(out->device));
-	out->role = ingest_role_parse(st_db_get(res, 0, 4));
-	st_db_result_free(res);
 	decision = ingest_access_decide(p, out->role, need);
 	if (decision != 0)
 		return refuse(req, decision, "session", id, need);

@@ -67,6 +67,11 @@ struct ingest_session_ref {
 	enum ingest_role role;            /* the caller's role in the session's project */
 };
 
+/* Reads session id and the role in its project of user sub (any other sub: no role). ST_OK
+ * with *found, and out filled when found; the database's error otherwise. */
+enum st_err ingest_session_load(struct st_app *app, const char *id, const char *sub,
+				struct ingest_session_ref *out, bool *found);
+
 /* The same for session id (its project's membership decides); fills out on 0. */
 int ingest_session_access(struct st_req *req, struct st_app *app, const char *id,
 			  enum ingest_need need, struct ingest_session_ref *out);
@@ -245,11 +250,7 @@ void ingest_settings_check(const cJSON *settings, const char *field, struct st_j
 #define INGEST_LIST_MAX     1000
 #define INGEST_CURSOR_MAX   128
 
-/* Cursors are opaque to clients: base64url of "<created_at in Unix microseconds>:<id>". */
-void ingest_cursor_encode(const char *micros, const char *id, char *out, size_t cap);
-/* Splits a cursor; false when it is not one ingest_cursor_encode made. micros >= 24 bytes,
- * id >= INGEST_UUID_LEN. */
-bool ingest_cursor_decode(const char *cursor, char *micros, size_t mcap, char *id, size_t idcap);
+/* Cursors: libcommon's st_cursor_encode / st_cursor_decode, keyed on (created_at, id). */
 
 /*
  * Reads ?limit= and ?cursor= of a list request. On success returns 0 with *limit set and

@@ -115,41 +115,6 @@ ingest_json_fits(const cJSON *obj, size_t max)
 	return len <= max;
 }
 
-void
-ingest_cursor_encode(const char *micros, const char *id, char *out, size_t cap)
-{
-	char plain[96];
-	int n = snprintf(plain, sizeof(plain), "%s:%s", micros, id);
-
-	if (n < 0 || (size_t)n >= sizeof(plain) || !st_base64url_encode(plain, (size_t)n, out, cap))
-		out[0] = '\0';
-}
-
-bool
-ingest_cursor_decode(const char *cursor, char *micros, size_t mcap, char *id, size_t idcap)
-{
-	char plain[96];
-	size_t n = 0, digits = 0;
-
-	if (!st_base64url_decode(cursor, strlen(cursor), plain, sizeof(plain) - 1, &n))
-		return false;
-	plain[n] = '\0';
-	if (memchr(plain, '\0', n) != NULL)
-		return false;
-	if (plain[0] == '-')
-		digits = 1;
-	while (plain[digits] >= '0' && plain[digits] <= '9')
-		digits++;
-	if (digits == 0 || digits > 19 || plain[digits] != ':' ||
-	    (plain[0] == '-' && digits == 1) || digits + 1 > mcap)
-		return false;
-	if (!st_uuid_valid(plain + digits + 1) || !st_strlcpy(id, plain + digits + 1, idcap))
-		return false;
-	memcpy(micros, plain, digits);
-	micros[digits] = '\0';
-	return true;
-}
-
 int
 ingest_page_params(struct st_req *req, int *limit, char *micros, size_t mcap, char *id,
 		   size_t idcap)
@@ -172,8 +137,8 @@ ingest_page_params(struct st_req *req, int *limit, char *micros, size_t mcap, ch
 			*limit = (int)v;
 	}
 	rc = st_http_query_get(req, "cursor", buf, sizeof(buf));
-	if (rc == ST_ERR_TOO_LARGE || (rc == ST_OK && buf[0] != '\0' &&
-				       !ingest_cursor_decode(buf, micros, mcap, id, idcap))) {
+	if (rc == ST_ERR_TOO_LARGE ||
+	    (rc == ST_OK && buf[0] != '\0' && !st_cursor_decode(buf, micros, mcap, id, idcap))) {
 		micros[0] = id[0] = '\0';
 		st_json_errs_add(&errs, "cursor", "is not a cursor from a previous page");
 	}
@@ -192,8 +157,8 @@ ingest_page_next(cJSON *page, const struct st_db_result *res, int rows, int limi
 		cJSON_AddNullToObject(page, "next_cursor");
 		return;
 	}
-	ingest_cursor_encode(st_db_get(res, limit - 1, micros_col),
-			     st_db_get(res, limit - 1, id_col), next, sizeof(next));
+	st_cursor_encode(st_db_get(res, limit - 1, micros_col), st_db_get(res, limit - 1, id_col),
+			 next, sizeof(next));
 	cJSON_AddStringToObject(page, "next_cursor", next);
 }
 

@@ -12,7 +12,6 @@
  * not push each other out (which, with the database away, would turn into a 503).
  */
 #include <pthread.h>
-#include <stdatomic.h>
 #include <string.h>
 
 #include "ingest.h"
@@ -22,7 +21,6 @@
 #define CACHE_BUCKETS    1024 /* power of two */
 #define CACHE_WAYS       8
 #define DB_RETRY_AFTER_S 2
-#define DB_AWAY_MS       1000 /* after a failed look-up, how long the database counts as away */
 
 struct entry {
 	char session[INGEST_UUID_LEN];
@@ -36,15 +34,7 @@ static struct {
 	pthread_mutex_t lock;
 	struct entry *slots;
 	int64_t fresh_ms, stale_ms;
-	atomic_int_fast64_t db_away_until; /* monotonic ms */
-} cache = { PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0, 0 };
-
-static const char session_sql[] = "SELECT s.project_id, coalesce(s.subject_id::text, ''), "
-				  "s.status, coalesce(s.device, ''), m.role "
-				  "FROM sessions s "
-				  "LEFT JOIN project_members m "
-				  "ON m.project_id = s.project_id AND m.user_id = $2::uuid "
-				  "WHERE s.id = $1::uuid";
+} cache = { PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0 };
 
 ST_STATIC void
 session_cache_open(int64_t fresh_ms, int64_t stale_ms)
@@ -159,26 +149,17 @@ session_cache_holds(const char *session, const char *sub)
 static enum st_err
 fetch(struct st_app *app, const char *session, const char *sub, struct entry *e)
 {
-	struct st_db_result *res = NULL;
-	const char *params[] = { session, st_uuid_valid(sub) ? sub : NULL };
-	enum st_err rc = st_db_pool_query(app->db, session_sql, 2, params, &res, NULL, 0);
+	struct entry fresh;
+	enum st_err rc;
 
+	memset(&fresh, 0, sizeof(fresh));
+	rc = ingest_session_load(app, session, sub, &fresh.ref, &fresh.exists);
 	if (rc != ST_OK)
 		return rc;
-	memset(e, 0, sizeof(*e));
-	st_strlcpy(e->session, session, sizeof(e->session));
-	st_strlcpy(e->sub, sub, sizeof(e->sub));
-	e->exists = st_db_rows(res) > 0;
-	if (e->exists) {
-		st_strlcpy(e->ref.id, session, sizeof(e->ref.id));
-		st_strlcpy(e->ref.project_id, st_db_get(res, 0, 0), sizeof(e->ref.project_id));
-		st_strlcpy(e->ref.subject_id, st_db_get(res, 0, 1), sizeof(e->ref.subject_id));
-		st_strlcpy(e->ref.status, st_db_get(res, 0, 2), sizeof(e->ref.status));
-		st_strlcpy(e->ref.device, st_db_get(res, 0, 3), sizeof(e->ref.device));
-		e->ref.role = ingest_role_parse(st_db_get(res, 0, 4));
-	}
-	e->fetched_ms = st_now_mono_ms();
-	st_db_result_free(res);
+	st_strlcpy(fresh.session, session, sizeof(fresh.session));
+	st_strlcpy(fresh.sub, sub, sizeof(fresh.sub));
+	fresh.fetched_ms = st_now_mono_ms();
+	*e = fresh;
 	return ST_OK;
 }
 
@@ -195,14 +176,10 @@ session_cache_access(struct st_req *req, struct st_app *app, const char *id, enu
 	if (!st_uuid_valid(id))
 		return st_http_reply_problem(req, 404, "no session %.64s", id != NULL ? id : "");
 	if (!lookup(id, sub, cache.fresh_ms, &e)) {
-		/* While the database was just found away, do not wait on it again for every post:
-		 * go straight to the stale entry. */
-		enum st_err rc = st_now_mono_ms() < atomic_load(&cache.db_away_until)
-					 ? ST_ERR_UNAVAILABLE
-					 : fetch(app, id, sub, &e);
+		/* With the database away this fails at once (the pool stays quiet a second after a
+		 * failed connect), and the stale entry answers. */
+		enum st_err rc = fetch(app, id, sub, &e);
 
-		if (rc == ST_ERR_UNAVAILABLE || rc == ST_ERR_TIMEOUT)
-			atomic_store(&cache.db_away_until, st_now_mono_ms() + DB_AWAY_MS);
 		if (rc == ST_OK) {
 			store(&e);
 		} else if ((rc == ST_ERR_UNAVAILABLE || rc == ST_ERR_TIMEOUT) &&

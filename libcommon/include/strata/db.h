@@ -38,8 +38,9 @@ enum st_err st_db_pool_create(const struct st_db_conf *conf, struct st_db_pool *
 void st_db_pool_destroy(struct st_db_pool *pool);
 
 /* Checks out a healthy connection, reconnecting a dead one. ST_ERR_TIMEOUT when none became
- * free in time, ST_ERR_UNAVAILABLE when the server cannot be reached (*out NULL then). Release
- * it always (st_db_release accepts NULL). May block for the checkout timeout plus one
+ * free in time, ST_ERR_UNAVAILABLE when the server cannot be reached (*out NULL then); within
+ * a second of a failed connect, a checkout that would need a new connection fails at once.
+ * Release it always (st_db_release accepts NULL). May block for the checkout timeout plus one
  * connection attempt. */
 enum st_err st_db_acquire(struct st_db_pool *pool, struct st_db_conn **out);
 /* Returns a connection to the pool. A connection left inside a transaction is rolled back;

@@ -21,4 +21,14 @@ bool st_base64url_decode(const char *text, size_t len, void *out, size_t cap, si
 /* SHA-256 of data as 64 hex digits and a NUL (out must hold 65 bytes). */
 void st_sha256_hex(const void *data, size_t n, char out[65]);
 
+/*
+ * The opaque cursor of keyset-paged lists (ARCHITECTURE.md: `?cursor=`): the sort key of the
+ * last item of a page, a time in microseconds (decimal, may be negative) and a UUID, as
+ * base64url of "<micros>:<uuid>". encode writes "" when it does not fit in cap.
+ */
+void st_cursor_encode(const char *micros, const char *id, char *out, size_t cap);
+/* Splits a cursor; false when it is not one st_cursor_encode made. micros takes up to 20
+ * characters and the NUL, id 37. */
+bool st_cursor_decode(const char *cursor, char *micros, size_t mcap, char *id, size_t idcap);
+
 #endif

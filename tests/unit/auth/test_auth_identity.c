@@ -3,14 +3,14 @@
  * lockout's back-off arithmetic, email and UUID checks, and the user list's cursor.
  */
 #include <check.h>
+
+#include "strata/encode.h"
 #include <string.h>
 
 #include "auth/identity.h"
 
 /* Internal, visible under ST_TESTING. */
 int lockout_backoff_s(long long failures, long long max);
-bool users_cursor_decode(const char *cursor, char *micros, size_t mcap, char *id, size_t idcap);
-void users_cursor_encode(const char *micros, const char *id, char *out, size_t cap);
 
 START_TEST(roles_grant_their_scopes)
 {
@@ -111,31 +111,30 @@ START_TEST(cursor_round_trip_and_refusals)
 {
 	char cursor[160], micros[24], id[40];
 
-	users_cursor_encode("1763912345123456", "0b5c7a9e-2f4d-4d7e-9a1c-3e6f8b2d1c40", cursor,
-			    sizeof(cursor));
+	st_cursor_encode("1763912345123456", "0b5c7a9e-2f4d-4d7e-9a1c-3e6f8b2d1c40", cursor,
+			 sizeof(cursor));
 	ck_assert_int_gt((int)strlen(cursor), 0);
 	ck_assert_ptr_null(strchr(cursor, '='));
-	ck_assert(users_cursor_decode(cursor, micros, sizeof(micros), id, sizeof(id)));
+	ck_assert(st_cursor_decode(cursor, micros, sizeof(micros), id, sizeof(id)));
 	ck_assert_str_eq(micros, "1763912345123456");
 	ck_assert_str_eq(id, "0b5c7a9e-2f4d-4d7e-9a1c-3e6f8b2d1c40");
 
-	users_cursor_encode("-5", "0b5c7a9e-2f4d-4d7e-9a1c-3e6f8b2d1c40", cursor, sizeof(cursor));
-	ck_assert(users_cursor_decode(cursor, micros, sizeof(micros), id, sizeof(id)));
+	st_cursor_encode("-5", "0b5c7a9e-2f4d-4d7e-9a1c-3e6f8b2d1c40", cursor, sizeof(cursor));
+	ck_assert(st_cursor_decode(cursor, micros, sizeof(micros), id, sizeof(id)));
 	ck_assert_str_eq(micros, "-5");
 
-	ck_assert(!users_cursor_decode("", micros, sizeof(micros), id, sizeof(id)));
-	ck_assert(!users_cursor_decode("bm9wZQ", micros, sizeof(micros), id, sizeof(id)));
-	ck_assert(!users_cursor_decode("!!!", micros, sizeof(micros), id, sizeof(id)));
+	ck_assert(!st_cursor_decode("", micros, sizeof(micros), id, sizeof(id)));
+	ck_assert(!st_cursor_decode("bm9wZQ", micros, sizeof(micros), id, sizeof(id)));
+	ck_assert(!st_cursor_decode("!!!", micros, sizeof(micros), id, sizeof(id)));
 	/* "12:not-a-uuid" */
-	ck_assert(
-		!users_cursor_decode("MTI6bm90LWEtdXVpZA", micros, sizeof(micros), id, sizeof(id)));
+	ck_assert(!st_cursor_decode("MTI6bm90LWEtdXVpZA", micros, sizeof(micros), id, sizeof(id)));
 	/* "-:0b5c7a9e-2f4d-4d7e-9a1c-3e6f8b2d1c40": a sign without digits */
-	users_cursor_encode("-", "0b5c7a9e-2f4d-4d7e-9a1c-3e6f8b2d1c40", cursor, sizeof(cursor));
-	ck_assert(!users_cursor_decode(cursor, micros, sizeof(micros), id, sizeof(id)));
+	st_cursor_encode("-", "0b5c7a9e-2f4d-4d7e-9a1c-3e6f8b2d1c40", cursor, sizeof(cursor));
+	ck_assert(!st_cursor_decode(cursor, micros, sizeof(micros), id, sizeof(id)));
 	/* 20 digits: more than a bigint holds */
-	users_cursor_encode("12345678901234567890", "0b5c7a9e-2f4d-4d7e-9a1c-3e6f8b2d1c40", cursor,
-			    sizeof(cursor));
-	ck_assert(!users_cursor_decode(cursor, micros, sizeof(micros), id, sizeof(id)));
+	st_cursor_encode("12345678901234567890", "0b5c7a9e-2f4d-4d7e-9a1c-3e6f8b2d1c40", cursor,
+			 sizeof(cursor));
+	ck_assert(!st_cursor_decode(cursor, micros, sizeof(micros), id, sizeof(id)));
 }
 END_TEST
 

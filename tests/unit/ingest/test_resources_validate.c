@@ -3,6 +3,8 @@
  * characters, device names, project settings (category_weights), list cursors.
  */
 #include <check.h>
+
+#include "strata/encode.h"
 #include <string.h>
 
 #include "ingest/ingest.h"
@@ -105,17 +107,17 @@ START_TEST(cursor_round_trip)
 	const char *id = "0b5c7a9e-2f4d-4d7e-9a1c-3e6f8b2d1c40";
 	char cur[INGEST_CURSOR_MAX], micros[24], out[INGEST_UUID_LEN];
 
-	ingest_cursor_encode("1767225600125000", id, cur, sizeof(cur));
+	st_cursor_encode("1767225600125000", id, cur, sizeof(cur));
 	ck_assert(cur[0] != '\0');
-	ck_assert(ingest_cursor_decode(cur, micros, sizeof(micros), out, sizeof(out)));
+	ck_assert(st_cursor_decode(cur, micros, sizeof(micros), out, sizeof(out)));
 	ck_assert_str_eq(micros, "1767225600125000");
 	ck_assert_str_eq(out, id);
-	ck_assert(!ingest_cursor_decode("", micros, sizeof(micros), out, sizeof(out)));
-	ck_assert(!ingest_cursor_decode("not a cursor!", micros, sizeof(micros), out, sizeof(out)));
-	ingest_cursor_encode("12x", id, cur, sizeof(cur));
-	ck_assert(!ingest_cursor_decode(cur, micros, sizeof(micros), out, sizeof(out)));
-	ingest_cursor_encode("12", "not-a-uuid", cur, sizeof(cur));
-	ck_assert(!ingest_cursor_decode(cur, micros, sizeof(micros), out, sizeof(out)));
+	ck_assert(!st_cursor_decode("", micros, sizeof(micros), out, sizeof(out)));
+	ck_assert(!st_cursor_decode("not a cursor!", micros, sizeof(micros), out, sizeof(out)));
+	st_cursor_encode("12x", id, cur, sizeof(cur));
+	ck_assert(!st_cursor_decode(cur, micros, sizeof(micros), out, sizeof(out)));
+	st_cursor_encode("12", "not-a-uuid", cur, sizeof(cur));
+	ck_assert(!st_cursor_decode(cur, micros, sizeof(micros), out, sizeof(out)));
 }
 END_TEST
 
