@@ -15,6 +15,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "httpc_int.h"
 #include "slot_pool.h"
 #include "strata/log.h"
 
@@ -35,6 +36,7 @@ struct st_httpc {
 	struct handle *handles; /* the threads' own */
 	struct slot_pool pool;  /* with conf.pool_size */
 	struct handle **pooled; /* conf.pool_size of them, made on first use */
+	struct httpc_raw *raw;  /* st_httpc_stream's own sockets for http:// */
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -96,6 +98,7 @@ st_httpc_create(const struct st_httpc_conf *conf, struct st_httpc **out)
 		return ST_ERR_INTERNAL;
 	}
 	pthread_mutex_init(&c->lock, NULL);
+	c->raw = httpc_raw_create(&c->conf);
 	if (c->conf.pool_size > 0) {
 		slot_pool_init(&c->pool, c->conf.pool_size);
 		c->pooled = st_calloc((size_t)c->conf.pool_size, sizeof(*c->pooled));
@@ -114,6 +117,7 @@ st_httpc_destroy(struct st_httpc *c)
 	if (c == NULL)
 		return;
 	pthread_key_delete(c->key);
+	httpc_raw_destroy(c->raw);
 	for (h = c->handles; h != NULL; h = next) {
 		next = h->next;
 		handle_free(h);
@@ -464,14 +468,6 @@ st_httpc_parse_status(const char *line, size_t len, long *status)
 	return true;
 }
 
-/* RFC 9110 token characters, which a field name is made of. */
-static bool
-is_tchar(char ch)
-{
-	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-	       (ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch) != NULL);
-}
-
 bool
 st_httpc_parse_header(const char *line, size_t len, char *buf, size_t cap,
 		      struct st_httpc_header *out)
@@ -483,7 +479,7 @@ st_httpc_parse_header(const char *line, size_t len, char *buf, size_t cap,
 		return false;
 	nlen = (size_t)(colon - line);
 	for (size_t i = 0; i < nlen; i++)
-		if (!is_tchar(line[i]))
+		if (!httpc_is_tchar(line[i]))
 			return false;
 	vstart = nlen + 1;
 	vend = len;
@@ -715,8 +711,19 @@ httpc_answered_early(int cc, bool uploading, bool head_done, int64_t want, int64
  * idle timeout is checked between polls of our own length: curl's own timeouts bound the
  * whole transfer, which would cut long streamed answers.
  */
+static enum st_err stream_curl(struct st_httpc *c, const struct st_httpc_stream *s);
+
 enum st_err
 st_httpc_stream(struct st_httpc *c, const struct st_httpc_stream *s)
+{
+	bool handled = false;
+	enum st_err rc = httpc_raw_stream(c->raw, s, &handled);
+
+	return handled ? rc : stream_curl(c, s);
+}
+
+static enum st_err
+stream_curl(struct st_httpc *c, const struct st_httpc_stream *s)
 {
 	struct handle *h;
 	struct stream_run run = { .s = s, .fail = ST_OK };

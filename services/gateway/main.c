@@ -22,10 +22,10 @@ static const struct st_config_item config[] = {
 	/* Every proxied request makes one Redis round trip (denylist and rate limit): with the
 	 * shared default of 8 connections, most threads queued for one. */
 	ST_CONFIG_INT("REDIS_POOL_SIZE", 32, 1, 512),
-	/* At most this many proxied transfers at once, and about as many keep-alive connections
-	 * to each service, whatever HTTP_THREADS: keep the sum over gateway replicas below each
-	 * service's HTTP_THREADS (192). A request finding all busy waits HTTPC_POOL_WAIT_MS,
-	 * then gets 503 with Retry-After. */
+	/* At most this many proxied transfers at once to each service, on as many keep-alive
+	 * connections, whatever HTTP_THREADS, and as many again for the gateway's own calls (API
+	 * keys, JWKS): keep the sum over gateway replicas below each service's HTTP_THREADS (192).
+	 * A request finding all busy waits HTTPC_POOL_WAIT_MS, then gets 503 with Retry-After. */
 	ST_CONFIG_INT("HTTPC_POOL_SIZE", 64, 0, 4096),
 	ST_CONFIG_INT("HTTPC_POOL_WAIT_MS", 5000, 1, 600000),
 	ST_CONFIG_STR("GATEWAY_AUTH_URL", "http://127.0.0.1:8081"),

@@ -105,16 +105,52 @@ struct st_httpc_stream {
 };
 
 /*
- * Performs one request on this thread's keep-alive handle, streaming both bodies through the
- * callbacks; never retried. ST_OK when the whole answer arrived (whatever its status);
- * ST_ERR_TIMEOUT when nothing moved for idle_timeout_ms; ST_ERR_UNAVAILABLE when the peer
- * could not be reached; the error a callback returned when it aborted the transfer; ST_ERR_IO
- * when the peer broke off or answered something that is not HTTP. Whether on_head was called
- * before a failure is for the caller to note (its answer may have begun).
+ * Performs one request, streaming both bodies through the callbacks; never retried (a request
+ * that found a pooled connection closed under it is sent again on a new one, when nothing of
+ * its body had been read yet). http:// URLs go over the client's own keep-alive sockets,
+ * without libcurl: a request and its answer then cost one send and usually one receive (see
+ * httpc_raw.c); with pool_size, at most pool_size connections to each host and port. Other URLs
+ * go through libcurl on the thread's or the pool's handle. A header line "Name;" sends Name
+ * with an empty value (libcurl's convention, kept for both). ST_OK when the whole answer arrived
+ * (whatever its status); ST_ERR_TIMEOUT when nothing moved for idle_timeout_ms; ST_ERR_UNAVAILABLE
+ * when the peer could not be reached; the error a callback returned when it aborted the transfer;
+ * ST_ERR_IO when the peer broke off or answered something that is not HTTP. Whether on_head was
+ * called before a failure is for the caller to note (its answer may have begun).
  */
 enum st_err st_httpc_stream(struct st_httpc *c, const struct st_httpc_stream *s);
 
 /* ---- pure parts, exposed for tests ---- */
+
+/* A chunked body (RFC 9112 7.1) decoded as its bytes arrive, in pieces of any size. */
+struct st_chunked {
+	int state;     /* where in the framing the next byte falls; 0 at the start */
+	uint64_t left; /* bytes of the current chunk's data still to come */
+	size_t line;   /* bytes of the current size, extension or trailer line so far */
+};
+
+enum st_chunked_rc {
+	ST_CHUNKED_MORE, /* the body goes on: feed the next bytes */
+	ST_CHUNKED_DONE, /* the last chunk and the trailers ended: *used bytes belong to it */
+	ST_CHUNKED_BAD,  /* not chunked framing (bad hex, a size of 2^60 or more, a line over
+			    4 KiB, data not followed by CRLF) */
+};
+
+/*
+ * Reads framing from in (n bytes) up to and including the next piece of body data, which it
+ * points to with *data and *data_len (inside in; 0 when none). *used says how many bytes were
+ * consumed: call again with the rest. Always consumes at least one byte unless n is 0 or the
+ * body is done. Bare LF is accepted for CRLF; chunk extensions and trailers are skipped.
+ */
+enum st_chunked_rc st_chunked_feed(struct st_chunked *ck, const char *in, size_t n, size_t *used,
+				   const char **data, size_t *data_len);
+
+/*
+ * Splits "http://host[:port]/path?query" (host may be a bracketed IPv6 address): host without
+ * brackets into host (cap bytes), the port (80 when none), and the request target ("/" when the
+ * URL has no path) pointed to inside url. False for another scheme, an empty or too long host,
+ * a bad port, or a query right after the authority ("http://h?q": left to libcurl).
+ */
+bool st_httpc_split_url(const char *url, char *host, size_t cap, int *port, const char **target);
 
 /* Parses a status line ("HTTP/1.1 200 OK\r\n", len bytes): true with *status (100..999). */
 bool st_httpc_parse_status(const char *line, size_t len, long *status);
