@@ -10,8 +10,9 @@
  * Connections are kept per host and port, the most recently used first. One idle for more
  * than RAW_IDLE_MAX_MS is closed (services close theirs after HTTP_KEEP_ALIVE_MS, 5 s by
  * default), and one the peer closed meanwhile is noticed before use by a non-blocking peek. A
- * request that still finds its reused connection dead (nothing of the answer came) is sent
- * once more on a new connection, unless its body was streamed and can no longer be replayed.
+ * request that still finds its reused connection dead is sent once more on a new connection
+ * when that is safe: it could not be sent at all, or nothing of the answer came and its method
+ * is idempotent (the peer may have run it) and its body, if any, is still held.
  * With conf.pool_size, at most pool_size connections are open to one host and port; a call
  * finding all busy waits up to pool_wait_ms, then fails with ST_ERR_UNAVAILABLE.
  *
@@ -63,13 +64,14 @@ struct raw_target {
 	int port;
 	struct raw_conn *idle; /* a stack: the most recently used last */
 	int nidle, idle_cap;
-	int open; /* idle or in use */
+	int open;             /* idle or in use */
+	pthread_cond_t freed; /* one of its connections was given back or closed */
 };
 
 struct httpc_raw {
 	struct st_httpc_conf conf;
 	pthread_mutex_t mu;
-	pthread_cond_t freed; /* a connection was given back or closed */
+	pthread_condattr_t monotonic; /* for the targets' condition variables */
 	struct raw_target targets[RAW_TARGETS];
 	int ntargets;
 };
@@ -78,16 +80,13 @@ struct httpc_raw *
 httpc_raw_create(const struct st_httpc_conf *conf)
 {
 	struct httpc_raw *r = st_calloc(1, sizeof(*r));
-	pthread_condattr_t attr;
 
 	r->conf = *conf;
 	if (r->conf.pool_wait_ms <= 0)
 		r->conf.pool_wait_ms = RAW_POOL_WAIT_MS;
 	pthread_mutex_init(&r->mu, NULL);
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&r->freed, &attr);
-	pthread_condattr_destroy(&attr);
+	pthread_condattr_init(&r->monotonic);
+	pthread_condattr_setclock(&r->monotonic, CLOCK_MONOTONIC);
 	return r;
 }
 
@@ -100,8 +99,9 @@ httpc_raw_destroy(struct httpc_raw *r)
 		for (int i = 0; i < r->targets[t].nidle; i++)
 			close(r->targets[t].idle[i].fd);
 		st_free(r->targets[t].idle);
+		pthread_cond_destroy(&r->targets[t].freed);
 	}
-	pthread_cond_destroy(&r->freed);
+	pthread_condattr_destroy(&r->monotonic);
 	pthread_mutex_destroy(&r->mu);
 	st_free(r);
 }
@@ -122,6 +122,7 @@ target_find(struct httpc_raw *r, const char *host, int port)
 	t = &r->targets[r->ntargets++];
 	st_strlcpy(t->host, host, sizeof(t->host));
 	t->port = port;
+	pthread_cond_init(&t->freed, &r->monotonic);
 	return t;
 }
 
@@ -150,9 +151,10 @@ deadline_after(struct timespec *ts, int ms)
 /*
  * Takes a live idle connection of t into *c (ST_OK, c->fd >= 0), or the right to open a new
  * one (ST_OK, c->fd == -1, counted in t->open); ST_ERR_UNAVAILABLE when the pool stayed full.
+ * With fresh, idle connections are closed rather than used: the caller wants a new one.
  */
 static enum st_err
-conn_take(struct httpc_raw *r, struct raw_target *t, struct raw_conn *c)
+conn_take(struct httpc_raw *r, struct raw_target *t, struct raw_conn *c, bool fresh)
 {
 	struct timespec until;
 	bool waited = false;
@@ -162,7 +164,8 @@ conn_take(struct httpc_raw *r, struct raw_target *t, struct raw_conn *c)
 		if (t->nidle > 0) {
 			*c = t->idle[--t->nidle];
 			pthread_mutex_unlock(&r->mu);
-			if (st_now_mono_ms() - c->last_ms <= RAW_IDLE_MAX_MS && idle_alive(c->fd)) {
+			if (!fresh && st_now_mono_ms() - c->last_ms <= RAW_IDLE_MAX_MS &&
+			    idle_alive(c->fd)) {
 				c->reused = true;
 				return ST_OK;
 			}
@@ -181,7 +184,7 @@ conn_take(struct httpc_raw *r, struct raw_target *t, struct raw_conn *c)
 			deadline_after(&until, r->conf.pool_wait_ms);
 			waited = true;
 		}
-		if (pthread_cond_timedwait(&r->freed, &r->mu, &until) == ETIMEDOUT) {
+		if (pthread_cond_timedwait(&t->freed, &r->mu, &until) == ETIMEDOUT) {
 			pthread_mutex_unlock(&r->mu);
 			st_log(ST_LOG_WARN, "httpc",
 			       "every pooled connection to %s:%d busy for ms=%d size=%d", t->host,
@@ -196,14 +199,24 @@ static void
 conn_give(struct httpc_raw *r, struct raw_target *t, struct raw_conn *c, bool keep)
 {
 	int cap = r->conf.pool_size > 0 ? r->conf.pool_size : RAW_IDLE_KEEP;
+	int64_t now = st_now_mono_ms();
+	int expired = 0;
 
 	pthread_mutex_lock(&r->mu);
+	/* the bottom of the stack waited longest: close what a service has closed by now */
+	while (expired < t->nidle && now - t->idle[expired].last_ms > RAW_IDLE_MAX_MS)
+		close(t->idle[expired++].fd);
+	if (expired > 0) {
+		t->nidle -= expired;
+		t->open -= expired;
+		memmove(t->idle, t->idle + expired, (size_t)t->nidle * sizeof(*t->idle));
+	}
 	if (keep && c->fd >= 0 && t->nidle < cap) {
 		if (t->nidle == t->idle_cap) {
 			t->idle_cap = t->idle_cap > 0 ? t->idle_cap * 2 : 8;
 			t->idle = st_realloc(t->idle, (size_t)t->idle_cap * sizeof(*t->idle));
 		}
-		c->last_ms = st_now_mono_ms();
+		c->last_ms = now;
 		t->idle[t->nidle++] = *c;
 	} else {
 		if (c->fd >= 0)
@@ -211,7 +224,7 @@ conn_give(struct httpc_raw *r, struct raw_target *t, struct raw_conn *c, bool ke
 		t->open--;
 	}
 	c->fd = -1;
-	pthread_cond_signal(&r->freed);
+	pthread_cond_broadcast(&t->freed); /* expired ones may have made room for more than one */
 	pthread_mutex_unlock(&r->mu);
 }
 
@@ -243,8 +256,12 @@ connect_addr(const struct addrinfo *ai, int ms)
 	if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
 		struct pollfd p = { .fd = fd, .events = POLLOUT };
 
-		if (errno != EINPROGRESS || poll(&p, 1, ms) != 1 ||
-		    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) {
+		int n = -1;
+
+		if (errno == EINPROGRESS)
+			while ((n = poll(&p, 1, ms)) < 0 && errno == EINTR)
+				;
+		if (n != 1 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) {
 			close(fd);
 			return -1;
 		}
@@ -318,8 +335,11 @@ static bool
 peer_spoke(int fd, int ms)
 {
 	struct pollfd p = { .fd = fd, .events = POLLIN };
+	int n;
 
-	return poll(&p, 1, ms) == 1;
+	while ((n = poll(&p, 1, ms)) < 0 && errno == EINTR)
+		;
+	return n == 1;
 }
 
 /* ---- the request ---- */
@@ -346,10 +366,16 @@ request_head(const struct st_httpc_stream *s, const struct raw_target *t, const 
 		const char *h = s->headers[i];
 		size_t hl = strlen(h);
 
-		if (strpbrk(h, "\r\n") != NULL)
-			continue; /* never lets a caller's value split the head */
-		if (strchr(h, ':') == NULL && hl > 1 && h[hl - 1] == ';')
-			n += (size_t)snprintf(buf + n, cap - n, "%.*s:\r\n", (int)(hl - 1), h);
+		size_t name = strcspn(h, ":;");
+		bool named = name > 0 && h[name] != '\0';
+
+		for (size_t k = 0; k < name && named; k++)
+			named = httpc_is_tchar(h[k]);
+		/* never lets a caller's line split the head or pass without a name, as libcurl */
+		if (!named || strpbrk(h, "\r\n") != NULL || (h[name] == ';' && name + 1 != hl))
+			continue;
+		if (h[name] == ';')
+			n += (size_t)snprintf(buf + n, cap - n, "%.*s:\r\n", (int)name, h);
 		else
 			n += (size_t)snprintf(buf + n, cap - n, "%s\r\n", h);
 	}
@@ -365,6 +391,21 @@ request_head(const struct st_httpc_stream *s, const struct raw_target *t, const 
 	n += (size_t)snprintf(buf + n, cap - n, "\r\n");
 	*len = n;
 	return buf;
+}
+
+/* The method is a token and the target has no space or control character. */
+static bool
+request_line_ok(const char *method, const char *target)
+{
+	if (*method == '\0')
+		return false;
+	for (const char *p = method; *p != '\0'; p++)
+		if (!httpc_is_tchar(*p))
+			return false;
+	for (const unsigned char *p = (const unsigned char *)target; *p != '\0'; p++)
+		if (*p <= ' ' || *p == 0x7f)
+			return false;
+	return true;
 }
 
 /* Reads a small body whole (len bytes) from the caller. */
@@ -390,11 +431,12 @@ read_whole(const struct st_httpc_stream *s, char *buf, size_t len)
 
 /*
  * Parses a head ending in an empty line, in place (names and values NUL-terminated inside
- * it). A malformed header line is dropped, as browsers do; a bad status line fails.
+ * it). A malformed header line is dropped, as browsers do; a bad status line fails, and so
+ * do more than RAW_HEADERS_MAX headers (*too_many).
  */
 static bool
 head_parse(char *head, size_t len, long *status, bool *http10, struct st_httpc_header *list,
-	   size_t *n)
+	   size_t *n, bool *too_many)
 {
 	char *line = head, *end = head + len;
 
@@ -413,13 +455,17 @@ head_parse(char *head, size_t len, long *status, bool *http10, struct st_httpc_h
 		} else if (stop == line) {
 			return true; /* the empty line */
 		} else if ((colon = memchr(line, ':', (size_t)(stop - line))) != NULL &&
-			   colon > line && *n < RAW_HEADERS_MAX) {
+			   colon > line) {
 			bool ok = true;
 
 			for (char *p = line; p < colon && ok; p++)
 				ok = httpc_is_tchar(*p);
 			for (char *p = colon + 1; p < stop && ok; p++)
 				ok = *p != '\r' && *p != '\0';
+			if (ok && *n == RAW_HEADERS_MAX) {
+				*too_many = true; /* the framing may be among the rest */
+				return false;
+			}
 			if (ok) {
 				*colon = '\0';
 				v = colon + 1;
@@ -465,6 +511,22 @@ token_in(const char *list, const char *token)
 			return true;
 	}
 	return false;
+}
+
+/* True when chunked is the last transfer coding of the list (RFC 9112 6.3). */
+static bool
+last_coding_chunked(const char *te)
+{
+	const char *last = strrchr(te, ',');
+	size_t n;
+
+	last = last != NULL ? last + 1 : te;
+	while (*last == ' ' || *last == '\t')
+		last++;
+	n = strlen(last);
+	while (n > 0 && (last[n - 1] == ' ' || last[n - 1] == '\t'))
+		n--;
+	return n == 7 && strncasecmp(last, "chunked", 7) == 0;
 }
 
 enum framing { BODY_NONE, BODY_LENGTH, BODY_CHUNKED, BODY_TO_CLOSE };
@@ -522,7 +584,9 @@ answer_framing(struct answer *a, const struct st_httpc_stream *s, const struct s
 	if (strcmp(s->method, "HEAD") == 0 || a->status == 204 || a->status == 304) {
 		a->framing = BODY_NONE;
 	} else if (te != NULL) {
-		a->framing = token_in(te, "chunked") ? BODY_CHUNKED : BODY_TO_CLOSE;
+		a->framing = last_coding_chunked(te) ? BODY_CHUNKED : BODY_TO_CLOSE;
+		if (cl != NULL)
+			a->keep = false; /* both framings: a smuggling shape, never reused */
 	} else if (cl != NULL) {
 		char *end;
 		long long v = strtoll(cl, &end, 10);
@@ -556,7 +620,7 @@ answer_recv(struct answer *a, int fd, bool eof_ok)
 }
 
 /*
- * Reads heads until a final one (or, with want_100, until an interim 100 as well: *invited).
+ * Reads heads until a final one (or, with want_100, until an interim one as well: *invited).
  * Hands the final one to on_head; bytes of the body that came with it stay in a->buf.
  */
 static enum st_err
@@ -567,7 +631,7 @@ answer_head(struct answer *a, const struct st_httpc_stream *s, int fd, bool want
 
 	for (;;) {
 		size_t end = head_end(a->buf, a->len, scanned), n = 0;
-		bool http10 = false;
+		bool http10 = false, too_many = false;
 		enum st_err rc;
 
 		if (end == 0) {
@@ -582,13 +646,15 @@ answer_head(struct answer *a, const struct st_httpc_stream *s, int fd, bool want
 				return rc;
 			continue;
 		}
-		if (!head_parse(a->buf, end, &a->status, &http10, list, &n))
-			return ST_ERR_IO;
+		if (!head_parse(a->buf, end, &a->status, &http10, list, &n, &too_many))
+			return too_many ? ST_ERR_TOO_LARGE : ST_ERR_IO;
 		if (a->status >= 100 && a->status < 200 && a->status != 101) {
 			memmove(a->buf, a->buf + end, a->len - end);
 			a->len -= end;
 			scanned = 0;
-			if (want_100 && a->status == 100) {
+			if (want_100) {
+				/* 100, or another interim answer (102, 103): either way the peer
+				 * is there and reading, so the body goes rather than stall */
 				*invited = true;
 				return ST_OK;
 			}
@@ -704,7 +770,10 @@ send_streamed(const struct st_httpc_stream *s, int fd, struct answer *a, bool *e
 			memcpy(buf + 16 + got, "\r\n", 2);
 			len = (size_t)sl + got + 2;
 		}
-		if (send_all(fd, buf + off, len) != ST_OK) {
+		rc = send_all(fd, buf + off, len);
+		if (rc == ST_ERR_TIMEOUT && a->len == 0 && !peer_spoke(fd, 0))
+			return rc; /* a peer that stopped reading and said nothing */
+		if (rc != ST_OK) {
 			/* a peer that answered and stopped reading: its answer may be waiting */
 			*early = true;
 			return ST_OK;
@@ -722,12 +791,13 @@ struct exchange {
 	const char *target;
 	char *inline_body; /* the whole body, when small and of known length */
 	size_t inline_len;
-	bool body_touched; /* a streamed body was read from: no replay */
 };
 
 /*
- * One try on connection c. *retry is set when it failed in a way a new connection may cure
- * (a reused connection found dead before any of the answer) and nothing prevents a replay.
+ * One try on connection c. *retry is set when it failed in a way a new connection may cure (a
+ * reused connection found dead) and a replay is safe: the request could not be sent, or it was
+ * sent whole but nothing of the answer came and its method is idempotent (the peer may have
+ * run it before it went) and its body, if any, is still held.
  */
 static enum st_err
 exchange_try(struct exchange *x, const struct raw_target *t, struct raw_conn *c, char *rbuf,
@@ -757,14 +827,11 @@ exchange_try(struct exchange *x, const struct raw_target *t, struct raw_conn *c,
 	/* A streamed body waits for the peer's invitation, or its refusal, or its silence. */
 	if (streamed && peer_spoke(c->fd, RAW_EXPECT_WAIT_MS)) {
 		rc = answer_head(&a, s, c->fd, true, &invited);
-		if (rc != ST_OK) {
-			*retry = c->reused && rc == ST_ERR_IO && !a.got_any;
-			goto out;
-		}
+		if (rc != ST_OK)
+			goto out; /* a streamed body: never replayed */
 		early = !invited;
 	}
 	if (streamed && !early) {
-		x->body_touched = true;
 		rc = send_streamed(s, c->fd, &a, &early);
 		if (rc != ST_OK)
 			goto out;
@@ -772,7 +839,8 @@ exchange_try(struct exchange *x, const struct raw_target *t, struct raw_conn *c,
 	if (!a.head_given) {
 		rc = answer_head(&a, s, c->fd, false, &invited);
 		if (rc != ST_OK) {
-			*retry = c->reused && rc == ST_ERR_IO && !a.got_any && !x->body_touched;
+			*retry = c->reused && rc == ST_ERR_IO && !a.got_any && !streamed &&
+				 st_httpc_idempotent(s->method);
 			goto out;
 		}
 	}
@@ -804,6 +872,8 @@ httpc_raw_stream(struct httpc_raw *r, const struct st_httpc_stream *s, bool *han
 	if (t == NULL)
 		return ST_ERR_INVALID;
 	*handled = true;
+	if (!request_line_ok(s->method, x.target))
+		return ST_ERR_INVALID;
 	if (s->read != NULL && s->body_len >= 0 && s->body_len <= RAW_BODY_INLINE) {
 		x.inline_body = st_malloc((size_t)s->body_len + 1);
 		rc = read_whole(s, x.inline_body, (size_t)s->body_len);
@@ -814,7 +884,7 @@ httpc_raw_stream(struct httpc_raw *r, const struct st_httpc_stream *s, bool *han
 	for (int attempt = 0;; attempt++) {
 		bool keep = false, retry = false;
 
-		rc = conn_take(r, t, &c);
+		rc = conn_take(r, t, &c, attempt > 0); /* a retry goes on a new connection */
 		if (rc != ST_OK)
 			goto out;
 		if (c.fd < 0 && (rc = conn_open(r, t, &c)) != ST_OK) {

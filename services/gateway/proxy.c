@@ -3,8 +3,8 @@
  * finds the owning service (routes.c), establishes the caller (authn.c), checks its scopes,
  * counts it against its rate limit (ratelimit.c), and then hands the request to gw_proxy.
  *
- * gw_proxy streams in both directions with libcommon's st_httpc_stream on the thread's
- * keep-alive handle: the client's body is read from CivetWeb as curl sends it, and the
+ * gw_proxy streams in both directions with libcommon's st_httpc_stream on pooled keep-alive
+ * connections: the client's body is read from CivetWeb as it is sent on, and the
  * service's answer is written to the client as it arrives, its head first (status and
  * headers, less the hop-by-hop ones) and then its body with the service's Content-Length or
  * chunked. Neither body is ever held whole, so exports of millions of rows pass in constant
@@ -288,11 +288,13 @@ struct relay {
 };
 
 /*
- * The client's body, as curl sends it on. A client waiting for 100 Continue is invited by the
- * first read, that is only once the service takes the body: one that answers first (413, 401)
- * spares the client sending it. A service may answer before it has all of it: curl then stops
- * sending, the answer is relayed as any other, and libcommon reads and drops the rest of the
- * client's body after it (a lingering close), so the client reads the answer, not a reset.
+ * The client's body, as the HTTP client sends it on. A small body of known length (up to
+ * 64 KiB) is read whole first, so a client waiting for 100 Continue is invited at once; a
+ * larger or chunked one is read only once the service takes it, so a service that answers
+ * first (413, 401) spares the client sending it. A service may answer before it has all of it:
+ * the upload then stops, the answer is relayed as any other, and libcommon reads and drops the
+ * rest of the client's body after it (a lingering close), so the client reads the answer, not
+ * a reset.
  */
 static enum st_err
 relay_read(void *ctx, void *buf, size_t cap, size_t *got)

@@ -243,7 +243,13 @@ END_TEST
  * X-Request-Id. */
 START_TEST(header_lines)
 {
-	static const char *const headers[] = { "X-Empty;", "X-Some: v", NULL };
+	/* lines without a name or a colon are dropped, as libcurl does: an empty one would end
+	 * the head early, and what follows would be read as a body or a second request */
+	static const char *const headers[] = {
+		"",          "X-Empty;",    "No colon here", "Bad Name: v",
+		"X-Some: v", "X-Half;more", ": no name",     "X-Some2;",
+		NULL
+	};
 	struct fixture f;
 	struct xfer x;
 
@@ -256,6 +262,36 @@ START_TEST(header_lines)
 	ck_assert_str_eq(x.body, "x-empty=[] x-some=[v] rid=[rid-19-stream]");
 	ck_assert_ptr_nonnull(xfer_header(&x, "X-Request-Id"));
 	ck_assert_str_eq(xfer_header(&x, "X-Request-Id"), "rid-19-stream");
+	/* the connection is still in step: the next call on it works */
+	xfer_init(&x);
+	ck_assert_int_eq(xfer_run(f.client, "GET", BASE "/headers", &x), ST_OK);
+	ck_assert_int_eq(x.status, 200);
+	ck_assert_msg(strncmp(x.body, "x-empty=[(none)] x-some=[(none)] ", 33) == 0, "%s", x.body);
+	fixture_stop(&f);
+}
+END_TEST
+
+/* A method or target that would break the request line is refused before anything is sent. */
+START_TEST(bad_request_line_refused)
+{
+	static const char *const methods[] = { "GE T", "", "GET\r\nX: y" };
+	struct fixture f;
+
+	fixture_start(&f, true, 0);
+	for (size_t i = 0; i < ST_ARRAY_LEN(methods); i++) {
+		struct xfer x;
+
+		xfer_init(&x);
+		ck_assert_int_eq(xfer_run(f.client, methods[i], BASE "/hello", &x), ST_ERR_INVALID);
+		ck_assert_int_eq(x.heads, 0);
+	}
+	{
+		struct xfer x;
+
+		xfer_init(&x);
+		ck_assert_int_eq(xfer_run(f.client, "GET", BASE "/hel lo", &x), ST_ERR_INVALID);
+		ck_assert_int_eq(x.heads, 0);
+	}
 	fixture_stop(&f);
 }
 END_TEST
@@ -346,6 +382,11 @@ httpc_stream_suite(void)
 	TCase *answers = tcase_create("answers"), *uploads = tcase_create("uploads");
 	TCase *conns = tcase_create("connections"), *requests = tcase_create("requests");
 
+	/* each server stop takes about 2 s (libcommon's shutdown), more on a loaded machine */
+	tcase_set_timeout(answers, 60);
+	tcase_set_timeout(uploads, 60);
+	tcase_set_timeout(conns, 60);
+	tcase_set_timeout(requests, 60);
 	tcase_add_test(answers, answer_with_length);
 	tcase_add_loop_test(answers, large_streamed_answer, 0, 2);
 	tcase_add_test(answers, head_has_no_body);
@@ -363,6 +404,7 @@ httpc_stream_suite(void)
 
 	tcase_add_test(requests, header_lines);
 	tcase_add_test(requests, callback_aborts);
+	tcase_add_test(requests, bad_request_line_refused);
 	suite_add_tcase(s, requests);
 	return s;
 }

@@ -12,6 +12,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -31,6 +32,8 @@ enum raw_mode {
 	RAW_DRIP,            /* a chunked answer with trailers, one byte per send; keeps alive */
 	RAW_INTERIM,         /* 100 Continue, then the answer; keeps alive */
 	RAW_DROP_SECOND,     /* answers a connection's first request, closes at its second */
+	RAW_MANY_HEADERS,    /* 130 headers, then Content-Length: 2 and "ok" */
+	RAW_TE_NOT_LAST,     /* Transfer-Encoding: chunked, gzip: a body to the close */
 };
 
 #define RAW_CONNS 16
@@ -127,6 +130,8 @@ raw_answer(struct raw *r, int fd, int nth)
 	static const char interim[] = "HTTP/1.1 100 Continue\r\n\r\n"
 				      "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
 	static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+	static const char te_not_last[] = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n"
+					  "\r\n5\r\nhello\r\n0\r\n\r\n";
 
 	switch (r->mode) {
 	case RAW_CLOSE_DELIMITED:
@@ -166,6 +171,21 @@ raw_answer(struct raw *r, int fd, int nth)
 			return false; /* its keep-alive ran out as the request came */
 		raw_send(fd, ok, strlen(ok));
 		return true;
+	case RAW_MANY_HEADERS: {
+		char head[8192];
+		size_t n = (size_t)snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\n");
+
+		for (int i = 0; i < 130; i++)
+			n += (size_t)snprintf(head + n, sizeof(head) - n, "X-Filler-%d: f\r\n", i);
+		snprintf(head + n, sizeof(head) - n, "Content-Length: 2\r\n\r\nok");
+		raw_send(fd, head, strlen(head));
+		return true;
+	}
+	case RAW_TE_NOT_LAST:
+		raw_send(fd, te_not_last, strlen(te_not_last));
+		shutdown(fd, SHUT_WR);
+		raw_drain(r, fd);
+		return false;
 	}
 	return false;
 }
@@ -414,6 +434,73 @@ START_TEST(dead_kept_connection_retried)
 }
 END_TEST
 
+/* A POST whose kept connection closes with no answer may have run: it is not sent again. */
+START_TEST(dead_kept_connection_post_not_replayed)
+{
+	struct fixture f;
+	struct raw r;
+	struct xfer x;
+	enum st_err rc;
+
+	fixture_start(&f, false, 0);
+	raw_start(&r, RAW_DROP_SECOND);
+	xfer_init(&x);
+	x.idle_ms = 2000;
+	ck_assert_int_eq(xfer_run(f.client, "GET", RAW_URL, &x), ST_OK);
+	xfer_init(&x);
+	x.idle_ms = 2000;
+	x.upload = true; /* small and of known length: held whole, replayable, yet not replayed */
+	x.body_len = 100;
+	x.up_size = 100;
+	rc = xfer_run(f.client, "POST", RAW_URL, &x);
+	ck_assert_msg(rc == ST_ERR_IO, "rc %s", st_err_str(rc));
+	ck_assert_int_eq(x.heads, 0);
+	ck_assert_int_eq(atomic_load(&r.accepted), 1);
+	ck_assert_int_eq(atomic_load(&r.requests), 2);
+	raw_stop(&r);
+	fixture_stop(&f);
+}
+END_TEST
+
+/* More headers than the client keeps: an error, never an answer framed without them. */
+START_TEST(too_many_headers_refused)
+{
+	struct fixture f;
+	struct raw r;
+	struct xfer x;
+	enum st_err rc;
+
+	fixture_start(&f, false, 0);
+	raw_start(&r, RAW_MANY_HEADERS);
+	xfer_init(&x);
+	x.idle_ms = 2000;
+	rc = xfer_run(f.client, "GET", RAW_URL, &x);
+	ck_assert_msg(rc == ST_ERR_TOO_LARGE, "rc %s", st_err_str(rc));
+	ck_assert_int_eq(x.heads, 0);
+	raw_stop(&r);
+	fixture_stop(&f);
+}
+END_TEST
+
+/* chunked not the last coding: the body runs to the close, passed on as it came. */
+START_TEST(chunked_not_last_reads_to_close)
+{
+	struct fixture f;
+	struct raw r;
+	struct xfer x;
+
+	fixture_start(&f, false, 0);
+	raw_start(&r, RAW_TE_NOT_LAST);
+	xfer_init(&x);
+	x.idle_ms = 2000;
+	ck_assert_int_eq(xfer_run(f.client, "GET", RAW_URL, &x), ST_OK);
+	ck_assert_int_eq(x.status, 200);
+	ck_assert_str_eq(x.body, "5\r\nhello\r\n0\r\n\r\n");
+	raw_stop(&r);
+	fixture_stop(&f);
+}
+END_TEST
+
 /* An interim 100 before the answer: on_head sees the final one only. */
 START_TEST(interim_answer_skipped)
 {
@@ -441,6 +528,8 @@ httpc_peers_suite(void)
 	Suite *s = suite_create("httpc_peers");
 	TCase *conns = tcase_create("connections");
 
+	tcase_set_timeout(conns, 60);
+
 	tcase_add_test(conns, close_delimited_body);
 	tcase_add_test(conns, silent_peer_times_out);
 	tcase_add_test(conns, closed_port_unavailable);
@@ -449,6 +538,9 @@ httpc_peers_suite(void)
 	tcase_add_test(conns, dripped_chunked_answer);
 	tcase_add_test(conns, interim_answer_skipped);
 	tcase_add_test(conns, dead_kept_connection_retried);
+	tcase_add_test(conns, dead_kept_connection_post_not_replayed);
+	tcase_add_test(conns, too_many_headers_refused);
+	tcase_add_test(conns, chunked_not_last_reads_to_close);
 	suite_add_tcase(s, conns);
 	return s;
 }

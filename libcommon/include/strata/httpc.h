@@ -105,17 +105,18 @@ struct st_httpc_stream {
 };
 
 /*
- * Performs one request, streaming both bodies through the callbacks; never retried (a request
- * that found a pooled connection closed under it is sent again on a new one, when nothing of
- * its body had been read yet). http:// URLs go over the client's own keep-alive sockets,
- * without libcurl: a request and its answer then cost one send and usually one receive (see
- * httpc_raw.c); with pool_size, at most pool_size connections to each host and port. Other URLs
- * go through libcurl on the thread's or the pool's handle. A header line "Name;" sends Name
- * with an empty value (libcurl's convention, kept for both). ST_OK when the whole answer arrived
- * (whatever its status); ST_ERR_TIMEOUT when nothing moved for idle_timeout_ms; ST_ERR_UNAVAILABLE
- * when the peer could not be reached; the error a callback returned when it aborted the transfer;
- * ST_ERR_IO when the peer broke off or answered something that is not HTTP. Whether on_head was
- * called before a failure is for the caller to note (its answer may have begun).
+ * Performs one request, streaming both bodies through the callbacks; never retried (but a request
+ * that found a pooled connection closed under it is sent again on a new one when that is safe:
+ * it could not be sent, or it is idempotent, nothing of the answer came and its body is held).
+ * http:// URLs go over the client's own keep-alive sockets, without libcurl: a request and its
+ * answer then cost one send and usually one receive (see httpc_raw.c); with pool_size, at most
+ * pool_size connections to each host and port. Other URLs go through libcurl on the thread's or the
+ * pool's handle. A header line "Name;" sends Name with an empty value (libcurl's convention, kept
+ * for both). ST_OK when the whole answer arrived (whatever its status); ST_ERR_TIMEOUT when nothing
+ * moved for idle_timeout_ms; ST_ERR_UNAVAILABLE when the peer could not be reached; the error a
+ * callback returned when it aborted the transfer; ST_ERR_IO when the peer broke off or answered
+ * something that is not HTTP. Whether on_head was called before a failure is for the caller to note
+ * (its answer may have begun).
  */
 enum st_err st_httpc_stream(struct st_httpc *c, const struct st_httpc_stream *s);
 
