@@ -458,8 +458,9 @@ server_quiet(struct st_db_pool *pool)
 	return quiet;
 }
 
-enum st_err
-st_db_acquire(struct st_db_pool *pool, struct st_db_conn **out)
+/* A connection for one caller; a probe tries the server even in its quiet second. */
+static enum st_err
+acquire(struct st_db_pool *pool, struct st_db_conn **out, bool probe)
 {
 	struct st_db_conn *conn = NULL;
 	enum st_err rc;
@@ -472,7 +473,7 @@ st_db_acquire(struct st_db_pool *pool, struct st_db_conn **out)
 		st_log(ST_LOG_INFO, "db", "pooled connection lost, reconnecting");
 		conn_close(pool, conn);
 	}
-	if (conn->pg == NULL && server_quiet(pool)) {
+	if (conn->pg == NULL && !probe && server_quiet(pool)) {
 		rc = ST_ERR_UNAVAILABLE; /* it just refused: fail now, a later call tries again */
 		slot_free(pool, conn);
 		goto out;
@@ -487,6 +488,12 @@ st_db_acquire(struct st_db_pool *pool, struct st_db_conn **out)
 	*out = conn;
 out:
 	return rc;
+}
+
+enum st_err
+st_db_acquire(struct st_db_pool *pool, struct st_db_conn **out)
+{
+	return acquire(pool, out, false);
 }
 
 void
@@ -699,10 +706,21 @@ st_db_rollback(struct st_db_conn *conn)
 	return st_db_query(conn, "ROLLBACK", 0, NULL, NULL, NULL, 0);
 }
 
+/*
+ * The quiet second after a failed connect spares hot paths a wait on a server that just
+ * refused; a readiness probe must say how the server is now, so it always tries.
+ */
 enum st_err
 st_db_ping(struct st_db_pool *pool)
 {
-	return st_db_pool_query(pool, "SELECT 1", 0, NULL, NULL, NULL, 0);
+	struct st_db_conn *conn = NULL;
+	enum st_err rc = acquire(pool, &conn, true);
+
+	if (rc != ST_OK)
+		return rc;
+	rc = st_db_query(conn, "SELECT 1", 0, NULL, NULL, NULL, 0);
+	st_db_release(pool, conn);
+	return rc;
 }
 
 struct pg_conn *

@@ -71,7 +71,8 @@ enum st_err st_db_begin(struct st_db_conn *conn);
 enum st_err st_db_commit(struct st_db_conn *conn);
 enum st_err st_db_rollback(struct st_db_conn *conn);
 
-/* Runs SELECT 1 on a pooled connection within the checkout timeout: for /readyz. */
+/* Runs SELECT 1 on a pooled connection within the checkout timeout: for /readyz. Unlike
+ * other calls, it tries to connect even within the second after a failed connect. */
 enum st_err st_db_ping(struct st_db_pool *pool);
 
 /* The libpq handle, for COPY and other protocol-level work. Borrowed while checked out. */
