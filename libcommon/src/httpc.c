@@ -472,27 +472,11 @@ bool
 st_httpc_parse_header(const char *line, size_t len, char *buf, size_t cap,
 		      struct st_httpc_header *out)
 {
-	const char *colon = memchr(line, ':', len);
 	size_t nlen, vstart, vend;
 
-	if (colon == NULL || colon == line)
+	if (!httpc_header_split(line, len, &nlen, &vstart, &vend) ||
+	    nlen + 1 + (vend - vstart) + 1 > cap)
 		return false;
-	nlen = (size_t)(colon - line);
-	for (size_t i = 0; i < nlen; i++)
-		if (!httpc_is_tchar(line[i]))
-			return false;
-	vstart = nlen + 1;
-	vend = len;
-	while (vend > vstart && (line[vend - 1] == '\r' || line[vend - 1] == '\n' ||
-				 line[vend - 1] == ' ' || line[vend - 1] == '\t'))
-		vend--;
-	while (vstart < vend && (line[vstart] == ' ' || line[vstart] == '\t'))
-		vstart++;
-	if (nlen + 1 + (vend - vstart) + 1 > cap)
-		return false;
-	for (size_t i = vstart; i < vend; i++)
-		if (line[i] == '\r' || line[i] == '\n' || line[i] == '\0')
-			return false;
 	memcpy(buf, line, nlen);
 	buf[nlen] = '\0';
 	memcpy(buf + nlen + 1, line + vstart, vend - vstart);

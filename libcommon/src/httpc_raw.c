@@ -443,41 +443,26 @@ head_parse(char *head, size_t len, long *status, bool *http10, struct st_httpc_h
 	*n = 0;
 	for (bool first = true; line < end; first = false) {
 		char *eol = memchr(line, '\n', (size_t)(end - line));
-		char *stop, *colon, *v;
+		size_t nlen, vs, ve;
 
 		if (eol == NULL)
 			return false;
-		stop = eol > line && eol[-1] == '\r' ? eol - 1 : eol;
 		if (first) {
 			if (!st_httpc_parse_status(line, (size_t)(eol + 1 - line), status))
 				return false;
 			*http10 = strncmp(line, "HTTP/1.0", 8) == 0;
-		} else if (stop == line) {
+		} else if (line == eol || (line + 1 == eol && *line == '\r')) {
 			return true; /* the empty line */
-		} else if ((colon = memchr(line, ':', (size_t)(stop - line))) != NULL &&
-			   colon > line) {
-			bool ok = true;
-
-			for (char *p = line; p < colon && ok; p++)
-				ok = httpc_is_tchar(*p);
-			for (char *p = colon + 1; p < stop && ok; p++)
-				ok = *p != '\r' && *p != '\0';
-			if (ok && *n == RAW_HEADERS_MAX) {
+		} else if (httpc_header_split(line, (size_t)(eol + 1 - line), &nlen, &vs, &ve)) {
+			if (*n == RAW_HEADERS_MAX) {
 				*too_many = true; /* the framing may be among the rest */
 				return false;
 			}
-			if (ok) {
-				*colon = '\0';
-				v = colon + 1;
-				while (v < stop && (*v == ' ' || *v == '\t'))
-					v++;
-				while (stop > v && (stop[-1] == ' ' || stop[-1] == '\t'))
-					stop--;
-				*stop = '\0';
-				list[*n].name = line;
-				list[*n].value = v;
-				(*n)++;
-			}
+			line[nlen] = '\0';
+			line[ve] = '\0'; /* at the latest the line's LF */
+			list[*n].name = line;
+			list[*n].value = line + vs;
+			(*n)++;
 		}
 		line = eol + 1;
 	}
@@ -496,21 +481,6 @@ head_end(const char *buf, size_t len, size_t from)
 				return i + 3;
 		}
 	return 0;
-}
-
-static bool
-token_in(const char *list, const char *token)
-{
-	size_t n = strlen(token);
-
-	for (const char *p = list; (p = strcasestr(p, token)) != NULL; p += n) {
-		bool start = p == list || p[-1] == ',' || p[-1] == ' ' || p[-1] == '\t';
-		char after = p[n];
-
-		if (start && (after == '\0' || after == ',' || after == ' ' || after == '\t'))
-			return true;
-	}
-	return false;
 }
 
 /* True when chunked is the last transfer coding of the list (RFC 9112 6.3). */
@@ -576,7 +546,7 @@ answer_framing(struct answer *a, const struct st_httpc_stream *s, const struct s
 				return ST_ERR_IO; /* two lengths: not to be trusted */
 			cl = h[i].value;
 		} else if (strcasecmp(h[i].name, "Connection") == 0 &&
-			   token_in(h[i].value, "close"))
+			   st_httpc_token_listed(h[i].value, "close"))
 			a->keep = false;
 	}
 	if (http10)

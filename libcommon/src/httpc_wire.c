@@ -5,6 +5,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "httpc_int.h"
 
@@ -31,6 +32,58 @@ httpc_is_tchar(char ch)
 {
 	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
 	       (ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch) != NULL);
+}
+
+bool
+httpc_header_split(const char *line, size_t len, size_t *name_len, size_t *vstart, size_t *vend)
+{
+	const char *colon = memchr(line, ':', len);
+	size_t nlen, vs, ve;
+
+	if (colon == NULL || colon == line)
+		return false;
+	nlen = (size_t)(colon - line);
+	for (size_t i = 0; i < nlen; i++)
+		if (!httpc_is_tchar(line[i]))
+			return false;
+	vs = nlen + 1;
+	ve = len;
+	while (ve > vs && (line[ve - 1] == '\r' || line[ve - 1] == '\n' || line[ve - 1] == ' ' ||
+			   line[ve - 1] == '\t'))
+		ve--;
+	while (vs < ve && (line[vs] == ' ' || line[vs] == '\t'))
+		vs++;
+	for (size_t i = vs; i < ve; i++)
+		if (line[i] == '\r' || line[i] == '\n' || line[i] == '\0')
+			return false;
+	*name_len = nlen;
+	*vstart = vs;
+	*vend = ve;
+	return true;
+}
+
+bool
+st_httpc_token_listed(const char *list, const char *token)
+{
+	size_t n = strlen(token);
+
+	while (list != NULL && *list != '\0') {
+		const char *end;
+		size_t len;
+
+		while (*list == ' ' || *list == '\t' || *list == ',')
+			list++;
+		end = list;
+		while (*end != '\0' && *end != ',')
+			end++;
+		len = (size_t)(end - list);
+		while (len > 0 && (list[len - 1] == ' ' || list[len - 1] == '\t'))
+			len--;
+		if (len == n && n > 0 && strncasecmp(list, token, n) == 0)
+			return true;
+		list = end;
+	}
+	return false;
 }
 
 static int

@@ -37,31 +37,6 @@ struct gw_route_metrics {
 
 /* ---- headers ---- */
 
-/* True when the comma-separated list holds name as one of its tokens (any case). */
-static bool
-token_listed(const char *list, const char *name)
-{
-	size_t n = strlen(name);
-
-	while (list != NULL && *list != '\0') {
-		const char *end;
-		size_t len;
-
-		while (*list == ' ' || *list == '\t' || *list == ',')
-			list++;
-		end = list;
-		while (*end != '\0' && *end != ',')
-			end++;
-		len = (size_t)(end - list);
-		while (len > 0 && (list[len - 1] == ' ' || list[len - 1] == '\t'))
-			len--;
-		if (len == n && n > 0 && strncasecmp(list, name, n) == 0)
-			return true;
-		list = end;
-	}
-	return false;
-}
-
 static bool
 named(const char *name, const char *const *names, size_t n)
 {
@@ -78,7 +53,7 @@ gw_hop_by_hop(const char *name, const char *connection)
 					   "TE",         "Trailer",    "Upgrade" };
 
 	return named(name, hop, ST_ARRAY_LEN(hop)) || strncasecmp(name, "Proxy-", 6) == 0 ||
-	       token_listed(connection, name);
+	       st_httpc_token_listed(connection, name);
 }
 
 ST_STATIC bool
@@ -436,7 +411,7 @@ request_body(struct st_req *req, int64_t *len)
 		*len = ri->content_length;
 		return true;
 	}
-	if (te != NULL && token_listed(te, "chunked")) {
+	if (te != NULL && st_httpc_token_listed(te, "chunked")) {
 		*len = -1;
 		return true;
 	}

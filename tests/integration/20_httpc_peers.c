@@ -269,6 +269,15 @@ raw_stop(struct raw *r)
 
 /* ---- the peers ---- */
 
+/* A GET to the raw peer, recorded in a fresh x, giving up after 2 s of silence. */
+static enum st_err
+raw_get(struct st_httpc *client, struct xfer *x)
+{
+	xfer_init(x);
+	x->idle_ms = 2000;
+	return xfer_run(client, "GET", RAW_URL, x);
+}
+
 /* "Connection: close" without a length: the body is what comes before the close. */
 START_TEST(close_delimited_body)
 {
@@ -280,9 +289,7 @@ START_TEST(close_delimited_body)
 	for (int i = 0; i < 2; i++) {
 		struct xfer x;
 
-		xfer_init(&x);
-		x.idle_ms = 2000;
-		ck_assert_msg(xfer_run(f.client, "GET", RAW_URL, &x) == ST_OK, "call %d", i);
+		ck_assert_msg(raw_get(f.client, &x) == ST_OK, "call %d", i);
 		ck_assert_int_eq(x.heads, 1);
 		ck_assert_int_eq(x.status, 200);
 		ck_assert_uint_eq(x.len, 5);
@@ -364,9 +371,7 @@ START_TEST(body_cut_short)
 
 	fixture_start(&f, false, 0);
 	raw_start(&r, RAW_CUT_BODY);
-	xfer_init(&x);
-	x.idle_ms = 2000;
-	rc = xfer_run(f.client, "GET", RAW_URL, &x);
+	rc = raw_get(f.client, &x);
 	ck_assert_msg(rc != ST_OK, "a cut body passed as whole");
 	ck_assert_msg(rc != ST_ERR_TIMEOUT, "the close went unnoticed");
 	ck_assert_int_eq(x.heads, 1);
@@ -389,9 +394,7 @@ START_TEST(dripped_chunked_answer)
 	for (int i = 0; i < 2; i++) {
 		struct xfer x;
 
-		xfer_init(&x);
-		x.idle_ms = 2000;
-		ck_assert_msg(xfer_run(f.client, "GET", RAW_URL, &x) == ST_OK, "call %d", i);
+		ck_assert_msg(raw_get(f.client, &x) == ST_OK, "call %d", i);
 		ck_assert_int_eq(x.heads, 1);
 		ck_assert_int_eq(x.status, 200);
 		ck_assert_ptr_nonnull(xfer_header(&x, "X-Drip"));
@@ -419,9 +422,7 @@ START_TEST(dead_kept_connection_retried)
 		struct xfer x;
 		enum st_err rc;
 
-		xfer_init(&x);
-		x.idle_ms = 2000;
-		rc = xfer_run(f.client, "GET", RAW_URL, &x);
+		rc = raw_get(f.client, &x);
 		ck_assert_msg(rc == ST_OK, "call %d: %s", i, st_err_str(rc));
 		ck_assert_int_eq(x.heads, 1);
 		ck_assert_int_eq(x.status, 200);
@@ -444,9 +445,7 @@ START_TEST(dead_kept_connection_post_not_replayed)
 
 	fixture_start(&f, false, 0);
 	raw_start(&r, RAW_DROP_SECOND);
-	xfer_init(&x);
-	x.idle_ms = 2000;
-	ck_assert_int_eq(xfer_run(f.client, "GET", RAW_URL, &x), ST_OK);
+	ck_assert_int_eq(raw_get(f.client, &x), ST_OK);
 	xfer_init(&x);
 	x.idle_ms = 2000;
 	x.upload = true; /* small and of known length: held whole, replayable, yet not replayed */
@@ -472,9 +471,7 @@ START_TEST(too_many_headers_refused)
 
 	fixture_start(&f, false, 0);
 	raw_start(&r, RAW_MANY_HEADERS);
-	xfer_init(&x);
-	x.idle_ms = 2000;
-	rc = xfer_run(f.client, "GET", RAW_URL, &x);
+	rc = raw_get(f.client, &x);
 	ck_assert_msg(rc == ST_ERR_TOO_LARGE, "rc %s", st_err_str(rc));
 	ck_assert_int_eq(x.heads, 0);
 	raw_stop(&r);
@@ -491,9 +488,7 @@ START_TEST(chunked_not_last_reads_to_close)
 
 	fixture_start(&f, false, 0);
 	raw_start(&r, RAW_TE_NOT_LAST);
-	xfer_init(&x);
-	x.idle_ms = 2000;
-	ck_assert_int_eq(xfer_run(f.client, "GET", RAW_URL, &x), ST_OK);
+	ck_assert_int_eq(raw_get(f.client, &x), ST_OK);
 	ck_assert_int_eq(x.status, 200);
 	ck_assert_str_eq(x.body, "5\r\nhello\r\n0\r\n\r\n");
 	raw_stop(&r);
@@ -510,9 +505,7 @@ START_TEST(interim_answer_skipped)
 
 	fixture_start(&f, false, 0);
 	raw_start(&r, RAW_INTERIM);
-	xfer_init(&x);
-	x.idle_ms = 2000;
-	ck_assert_int_eq(xfer_run(f.client, "GET", RAW_URL, &x), ST_OK);
+	ck_assert_int_eq(raw_get(f.client, &x), ST_OK);
 	ck_assert_int_eq(x.heads, 1);
 	ck_assert_int_eq(x.status, 200);
 	ck_assert_uint_eq(x.len, 2);

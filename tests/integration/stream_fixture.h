@@ -32,7 +32,7 @@ struct st_metrics;
  * Routes: GET and HEAD /hello ("hello world", X-Custom: custom value); GET /empty and
  * /empty-streamed (204); GET and HEAD /stream/chunked and /stream/length (BIG bytes of the
  * pattern, chunked or with a Content-Length); POST /upload (reads the body, answers
- * "len=N sum=XXXXXXXX te=... cl=..."); POST /refuse and /refuse-late (413, before reading the
+ * "len=N sum=<8 hex digits> te=... cl=..."); POST /refuse and /refuse-late (413, before reading the
  * body or after 256 KiB of it); GET /port and /port/chunked, POST /port (the client's port);
  * GET /headers (the X-Empty, X-Some and request id it got); GET /slow (300 ms, counted).
  */

@@ -145,6 +145,10 @@ enum st_chunked_rc {
 enum st_chunked_rc st_chunked_feed(struct st_chunked *ck, const char *in, size_t n, size_t *used,
 				   const char **data, size_t *data_len);
 
+/* True when the comma-separated list (a Connection or Transfer-Encoding value) holds token,
+ * in any case, as one of its items. */
+bool st_httpc_token_listed(const char *list, const char *token);
+
 /*
  * Splits "http://host[:port]/path?query" (host may be a bracketed IPv6 address): host without
  * brackets into host (cap bytes), the port (80 when none), and the request target ("/" when the
