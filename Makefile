@@ -112,8 +112,10 @@ $(BUILD)/tests/integration.gen.h: $(INTEG_SRC) Makefile
 
 # A test file exports its one suite without a header: the generated table declares it.
 $(BUILD)/testing/tests/%.o: CFLAGS += -Wno-missing-prototypes
-# Unit tests include a service's header as "<service>/<name>.h".
+# Unit tests include a service's header as "<service>/<name>.h", libcommon's suites its
+# private ones ("slot_pool.h").
 $(BUILD)/testing/tests/unit/%.o: CFLAGS += -Iservices
+$(BUILD)/testing/tests/unit/libcommon/%.o: CFLAGS += -Ilibcommon/src
 
 $(UNIT_SRC:%.c=$(BUILD)/testing/%.o): $(BUILD)/tests/suites.gen.h
 $(INTEG_SRC:%.c=$(BUILD)/testing/%.o): $(BUILD)/tests/integration.gen.h

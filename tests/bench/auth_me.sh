@@ -53,15 +53,72 @@ principal() {
 	printf '%s;sig=%s' "$line" "$sig"
 }
 
+# CPU time per process group, in clock ticks, from /proc (utime + stime of every thread).
+# The groups are the suite's own processes; "rest" is everything else the machine ran (wrk,
+# the idle services, Kafka), from the machine's total.
+tick=$(getconf CLK_TCK)
+run_dir=$STRATA_DATA/run
+pg_pid=$(head -n1 "$STRATA_DATA/pg/data/postmaster.pid" 2>/dev/null || true)
+group_pids() { # group
+	case $1 in
+	nginx) # the suite's, and the references' own while it runs
+		pgrep -P "$(cat "$run_dir/nginx.pid")"
+		[[ -f $work/nginx.pid ]] && pgrep -P "$(cat "$work/nginx.pid")"
+		;;
+	gateway | auth) cat "$run_dir/$1.pid" ;;
+	redis) cat "$run_dir/redis.pid" ;;
+	postgres) [[ -n $pg_pid ]] && { echo "$pg_pid"; pgrep -P "$pg_pid"; } ;;
+	esac
+}
+groups=(nginx gateway auth redis postgres)
+proc_ticks() { # pid...: their CPU ticks summed (a process gone meanwhile counts 0)
+	local p t=0 v
+	for p in "$@"; do
+		v=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{print $12 + $13}') || v=0
+		t=$((t + ${v:-0}))
+	done
+	echo "$t"
+}
+machine_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8}' /proc/stat; } # user..softirq
+declare -A cpu_before
+cpu_snapshot() {
+	local g
+	for g in "${groups[@]}"; do
+		# shellcheck disable=SC2046 # one pid a word
+		cpu_before[$g]=$(proc_ticks $(group_pids "$g"))
+	done
+	cpu_before[machine]=$(machine_ticks)
+}
+declare -A cpu_us # "label/group" -> microseconds of CPU a request
+cpu_report() { # label requests: prints and keeps the microseconds of CPU a request, per group
+	local g line="" d total
+	for g in "${groups[@]}"; do
+		# shellcheck disable=SC2046
+		d=$(($(proc_ticks $(group_pids "$g")) - cpu_before[$g]))
+		cpu_us[$1/$g]=$(awk -v d="$d" -v n="$2" -v t="$tick" 'BEGIN { printf "%.0f", d * 1e6 / t / n }')
+		line+="$g ${cpu_us[$1/$g]}  "
+	done
+	total=$(($(machine_ticks) - cpu_before[machine]))
+	cpu_us[$1/all]=$(awk -v a="$total" -v n="$2" -v t="$tick" 'BEGIN { printf "%.0f", a * 1e6 / t / n }')
+	d=${cpu_us[$1/all]}
+	for g in "${groups[@]}"; do d=$((d - cpu_us[$1/$g])); done
+	cpu_us[$1/rest]=$d
+	printf '  cpu us/request: %srest %s  all %s\n' "$line" "$d" "${cpu_us[$1/all]}"
+}
+
 declare -A rps p50 p99
 run() { # label url [header]; RUN_CONNS overrides CONNS (one wrk thread below two)
-	local out c=${RUN_CONNS:-$CONNS} t=2
+	local out c=${RUN_CONNS:-$CONNS} t=2 requests
 	((c >= 2)) || t=1
+	cpu_snapshot
 	if [[ -n ${3:-} ]]; then
-		out=$(wrk -t$t -c"$c" -d"$DURATION" --latency -H "$3" "$2" 2>&1)
+		out=$(wrk -t$t -c"$c" -d"$DURATION" --latency ${WRK_SCRIPT:+-s "$WRK_SCRIPT"} \
+			-H "$3" "$2" 2>&1)
 	else
-		out=$(wrk -t$t -c"$c" -d"$DURATION" --latency "$2" 2>&1)
+		out=$(wrk -t$t -c"$c" -d"$DURATION" --latency ${WRK_SCRIPT:+-s "$WRK_SCRIPT"} \
+			"$2" 2>&1)
 	fi
+	requests=$(awk '/requests in/ {print $1}' <<<"$out")
 	if grep -q "Non-2xx" <<<"$out"; then
 		echo "warning: $1 had non-2xx answers: $(grep Non-2xx <<<"$out")" >&2
 	fi
@@ -69,6 +126,8 @@ run() { # label url [header]; RUN_CONNS overrides CONNS (one wrk thread below tw
 	p50[$1]=$(awk '$1 == "50%" {print $2}' <<<"$out")
 	p99[$1]=$(awk '$1 == "99%" {print $2}' <<<"$out")
 	printf '%-34s %10s req/s   p50 %9s   p99 %9s\n' "$1" "${rps[$1]}" "${p50[$1]}" "${p99[$1]}"
+	((${requests:-0} > 0)) && cpu_report "$1" "$requests"
+	return 0
 }
 
 echo "== front door: wrk -t2 -c$CONNS -d$DURATION"
@@ -103,6 +162,15 @@ awk -v f="${rps[$full]}" -v c="${rps[$ceiling]}" -v d="${rps[$direct]}" 'BEGIN {
 awk -v f="${rps[$full]}" -v c="${rps[$ceiling]}" -v r="${rps[$reference]}" 'BEGIN {
 	printf "reference / ceiling: %.2f (nginx in the gateway'"'"'s place)   full / reference: %.2f\n",
 		r / c, f / r }'
+# The budget: at a quarter of the ceiling's rate the two cores allow this much CPU a request,
+# for every process on the path; beside it, what the full path spends outside the gateway
+# (nginx, auth, Redis, PostgreSQL, wrk), which no gateway could save.
+awk -v c="${rps[$ceiling]}" -v a="${cpu_us[$full/all]}" -v g="${cpu_us[$full/gateway]}" \
+	-v n="$(nproc)" 'BEGIN {
+	budget = n * 1e6 / (c / 4)
+	printf "cpu budget a request at a quarter of the ceiling: %.0f us; the full path spends " \
+		"%.0f, of which %.0f outside the gateway (at best %.2f of the ceiling with a " \
+		"gateway that cost nothing)\n", budget, a, a - g, n * 1e6 / (a - g) / c }'
 gw="gateway > auth (no nginx)"
 awk -v g="$(to_ms "${p50[$gw]}")" -v d="$(to_ms "${p50[$direct]}")" 'BEGIN {
 	printf "p50 added by the gateway over auth direct: %.3f ms (goal < 0.5)\n", g - d }'
@@ -119,3 +187,19 @@ RUN_CONNS=1 run "1 conn: auth direct" "$STRATA_AUTH_URL/api/v1/auth/me" \
 awk -v g="$(to_ms "${p50["1 conn: gateway > auth"]}")" \
 	-v d="$(to_ms "${p50["1 conn: auth direct"]}")" 'BEGIN {
 	printf "p50 added by the gateway over auth direct, one connection: %.3f ms\n", g - d }'
+
+# At one steady load for both paths, below saturation: the gateway's added latency as a client
+# sees it in normal operation (the closed-loop p50 above is 64 / throughput at saturation).
+PACE_MS=${PACE_MS:-32}
+export PACE_MS
+echo "== paced: wrk -t2 -c$CONNS -d$DURATION, each connection waiting $PACE_MS ms" \
+	"between requests (about $((CONNS * 1000 / PACE_MS)) requests/s offered)"
+WRK_SCRIPT=$here/paced.lua run "paced: gateway > auth" "$STRATA_GATEWAY_URL/api/v1/auth/me" \
+	"Authorization: Bearer $token"
+WRK_SCRIPT=$here/paced.lua run "paced: auth direct" "$STRATA_AUTH_URL/api/v1/auth/me" \
+	"X-Strata-Principal: $(principal)"
+WRK_SCRIPT=$here/paced.lua run "paced: full: nginx > gateway > auth" "$API/api/v1/auth/me" \
+	"Authorization: Bearer $token"
+awk -v g="$(to_ms "${p50["paced: gateway > auth"]}")" \
+	-v d="$(to_ms "${p50["paced: auth direct"]}")" 'BEGIN {
+	printf "p50 added by the gateway over auth direct, paced: %.3f ms (goal < 0.5)\n", g - d }'
