@@ -98,8 +98,8 @@ START_TEST(full_pool_times_out)
 }
 END_TEST
 
-/* A taker on its own thread: waits up to timeout_ms, notes the order it was served in, holds
- * the slot until told to give it back. */
+/* A taker on its own thread: waits up to timeout_ms, notes the order it was served in, and
+ * returns holding the slot, for the test to give back. */
 struct taker {
 	struct slot_pool *pool;
 	int timeout_ms;
@@ -107,7 +107,6 @@ struct taker {
 	int *served; /* a counter shared by the takers */
 	int order;   /* 1 for the first served, -1 when timed out */
 	int slot;
-	bool give_at_once;
 };
 
 static void *
@@ -122,8 +121,6 @@ take_thread(void *arg)
 	pthread_mutex_lock(t->mu);
 	t->order = ++*t->served;
 	pthread_mutex_unlock(t->mu);
-	if (t->give_at_once)
-		slot_pool_give(t->pool, t->slot);
 	return NULL;
 }
 
@@ -139,18 +136,21 @@ START_TEST(first_come_first_served)
 	pool.starve_us = 0; /* every waiter starves at once */
 	ck_assert_int_eq(slot_pool_take(&pool, 0, none_connected, NULL, &mine), ST_OK);
 	for (int i = 0; i < 3; i++) {
-		t[i] = (struct taker){ .pool = &pool, .timeout_ms = 5000, .mu = &mu,
-				       .served = &served, .give_at_once = true };
+		t[i] = (struct taker){
+			.pool = &pool, .timeout_ms = 5000, .mu = &mu, .served = &served
+		};
 		ck_assert_int_eq(pthread_create(&th[i], NULL, take_thread, &t[i]), 0);
 		await_waiters(&pool, i + 1); /* queued in the order 0, 1, 2 */
 	}
 	slot_pool_give(&pool, mine);
 	/* Handed to taker 0 already: a newcomer finds it taken even before taker 0 runs. */
 	ck_assert_int_eq(slot_pool_take(&pool, 0, none_connected, NULL, &late), ST_ERR_TIMEOUT);
-	for (int i = 0; i < 3; i++)
+	/* Each holds its slot until given back here, for the next in the queue. */
+	for (int i = 0; i < 3; i++) {
 		pthread_join(th[i], NULL);
-	for (int i = 0; i < 3; i++)
 		ck_assert_int_eq(t[i].order, i + 1);
+		slot_pool_give(&pool, t[i].slot);
+	}
 	ck_assert_int_eq(pool.busy, 0);
 	ck_assert_int_eq(waiters(&pool), 0);
 	slot_pool_cleanup(&pool);
@@ -169,8 +169,7 @@ START_TEST(a_timed_out_waiter_leaves_the_queue)
 	pool.starve_us = 0;
 	ck_assert_int_eq(slot_pool_take(&pool, 0, none_connected, NULL, &mine), ST_OK);
 	quick = (struct taker){ .pool = &pool, .timeout_ms = 40, .mu = &mu, .served = &served };
-	patient = (struct taker){ .pool = &pool, .timeout_ms = 5000, .mu = &mu,
-				  .served = &served };
+	patient = (struct taker){ .pool = &pool, .timeout_ms = 5000, .mu = &mu, .served = &served };
 	last = patient;
 	ck_assert_int_eq(pthread_create(&tq, NULL, take_thread, &quick), 0);
 	await_waiters(&pool, 1);
