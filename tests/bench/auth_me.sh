@@ -163,14 +163,14 @@ awk -v f="${rps[$full]}" -v c="${rps[$ceiling]}" -v r="${rps[$reference]}" 'BEGI
 	printf "reference / ceiling: %.2f (nginx in the gateway'"'"'s place)   full / reference: %.2f\n",
 		r / c, f / r }'
 # The budget: at a quarter of the ceiling's rate the two cores allow this much CPU a request,
-# for every process on the path; beside it, what the full path spends outside the gateway
-# (nginx, auth, Redis, PostgreSQL, wrk), which no gateway could save.
+# for every process on the path. Beside it, what the full path spends outside the gateway, and
+# outside Strata's own services altogether (nginx, Redis, PostgreSQL, wrk): no gateway, and no
+# gateway and auth together, can bring the path under the budget by more than their own share.
 awk -v c="${rps[$ceiling]}" -v a="${cpu_us[$full/all]}" -v g="${cpu_us[$full/gateway]}" \
-	-v n="$(nproc)" 'BEGIN {
-	budget = n * 1e6 / (c / 4)
+	-v s="${cpu_us[$full/auth]}" -v n="$(nproc)" 'BEGIN {
 	printf "cpu budget a request at a quarter of the ceiling: %.0f us; the full path spends " \
-		"%.0f, of which %.0f outside the gateway (at best %.2f of the ceiling with a " \
-		"gateway that cost nothing)\n", budget, a, a - g, n * 1e6 / (a - g) / c }'
+		"%.0f: %.0f outside the gateway, %.0f outside gateway and auth\n",
+		n * 1e6 / (c / 4), a, a - g, a - g - s }'
 gw="gateway > auth (no nginx)"
 awk -v g="$(to_ms "${p50[$gw]}")" -v d="$(to_ms "${p50[$direct]}")" 'BEGIN {
 	printf "p50 added by the gateway over auth direct: %.3f ms (goal < 0.5)\n", g - d }'
