@@ -25,15 +25,6 @@ struct slot_waiter {
 	struct slot_waiter *next;
 };
 
-static int64_t
-mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* The monotonic time ms milliseconds from now, for pthread_cond_timedwait. */
 static void
 deadline_after(struct timespec *ts, int ms)
@@ -72,7 +63,7 @@ slot_pool_cleanup(struct slot_pool *pool)
 static bool
 starving(const struct slot_pool *pool)
 {
-	return pool->head != NULL && mono_us() - pool->head->since_us >= pool->starve_us;
+	return pool->head != NULL && st_now_mono_us() - pool->head->since_us >= pool->starve_us;
 }
 
 /* Checks out a free slot, a connected one first; -1 when all are checked out. Under mu. */
@@ -134,7 +125,7 @@ unqueue(struct slot_pool *pool, struct slot_waiter *w)
 static int
 wait_turn(struct slot_pool *pool, int timeout_ms, slot_pool_connected_fn *connected, void *ctx)
 {
-	struct slot_waiter w = { .since_us = mono_us(), .slot = -1 };
+	struct slot_waiter w = { .since_us = st_now_mono_us(), .slot = -1 };
 	struct timespec deadline;
 	pthread_condattr_t attr;
 	int rc = 0;
@@ -162,7 +153,7 @@ wait_turn(struct slot_pool *pool, int timeout_ms, slot_pool_connected_fn *connec
 			break;
 		}
 	}
-	/* Slots gave back while more than one waited, each waking the same head: pass them on. */
+	/* A slot still free (two gives woke waiters that one newcomer outran): wake the next. */
 	for (int i = 0; i < pool->size; i++)
 		if (!pool->in_use[i]) {
 			wake_next(pool);

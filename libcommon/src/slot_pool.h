@@ -1,11 +1,12 @@
 /*
- * The checkout half that the PostgreSQL pool (db.c) and the Redis pool (redis.c) share: a fixed
- * number of slots, each free or checked out by one thread, handed out under one mutex. Takers
- * that find none free queue up; once the oldest has waited SLOT_POOL_STARVE_US, slots given back
- * go to the queue in order, so that no checkout waits much longer than its turn (slot_pool.c). What
- * a slot holds (a libpq connection, a hiredis context) stays the owner's business, in its own array
- * indexed like the slots; the pool only asks, through a callback, whether a free slot is connected,
- * so that an open connection is reused before a closed one is opened. Private to libcommon.
+ * The checkout half that the PostgreSQL (db.c), Redis (redis.c) and libcurl (httpc.c) pools share:
+ * a fixed number of slots, each free or checked out by one thread, handed out under one mutex.
+ * Takers that find none free queue up; once the oldest has waited SLOT_POOL_STARVE_US, slots given
+ * back go to the queue in order, so that no checkout waits much longer than its turn (slot_pool.c).
+ * What a slot holds (a libpq connection, a hiredis context) stays the owner's business, in its own
+ * array indexed like the slots; the pool only asks, through a callback, whether a free slot is
+ * connected, so that an open connection is reused before a closed one is opened. Private to
+ * libcommon.
  */
 #ifndef STRATA_SLOT_POOL_H
 #define STRATA_SLOT_POOL_H
@@ -19,16 +20,16 @@
 /* Whether free slot `index` holds an open connection. Called with mu held: must not block. */
 typedef bool slot_pool_connected_fn(void *ctx, int index);
 
-/*
- * Lives inside its owner, made with slot_pool_init and ended with slot_pool_cleanup. The owner
- * may guard its own counters with mu as well; the functions below take mu themselves, so never
- * call them with it held.
- */
 /* How long the oldest waiter may be overtaken by newcomers before slots go to it alone. */
 #define SLOT_POOL_STARVE_US 1000
 
 struct slot_waiter;
 
+/*
+ * Lives inside its owner, made with slot_pool_init and ended with slot_pool_cleanup. The owner
+ * may guard its own counters with mu as well; the functions below take mu themselves, so never
+ * call them with it held.
+ */
 struct slot_pool {
 	pthread_mutex_t mu;
 	int size;

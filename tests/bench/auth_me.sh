@@ -90,34 +90,32 @@ cpu_snapshot() {
 	cpu_before[machine]=$(machine_ticks)
 }
 declare -A cpu_us # "label/group" -> microseconds of CPU a request
+per_request() { # ticks requests: microseconds a request
+	awk -v d="$1" -v n="$2" -v t="$tick" 'BEGIN { printf "%.0f", d * 1e6 / t / n }'
+}
 cpu_report() { # label requests: prints and keeps the microseconds of CPU a request, per group
-	local g line="" d total
+	local g line="" rest
+	cpu_us[$1/all]=$(per_request $(($(machine_ticks) - cpu_before[machine])) "$2")
+	rest=${cpu_us[$1/all]}
 	for g in "${groups[@]}"; do
-		# shellcheck disable=SC2046
-		d=$(($(proc_ticks $(group_pids "$g")) - cpu_before[$g]))
-		cpu_us[$1/$g]=$(awk -v d="$d" -v n="$2" -v t="$tick" 'BEGIN { printf "%.0f", d * 1e6 / t / n }')
+		# shellcheck disable=SC2046 # one pid a word
+		cpu_us[$1/$g]=$(per_request $(($(proc_ticks $(group_pids "$g")) - cpu_before[$g])) "$2")
 		line+="$g ${cpu_us[$1/$g]}  "
+		rest=$((rest - cpu_us[$1/$g]))
 	done
-	total=$(($(machine_ticks) - cpu_before[machine]))
-	cpu_us[$1/all]=$(awk -v a="$total" -v n="$2" -v t="$tick" 'BEGIN { printf "%.0f", a * 1e6 / t / n }')
-	d=${cpu_us[$1/all]}
-	for g in "${groups[@]}"; do d=$((d - cpu_us[$1/$g])); done
-	cpu_us[$1/rest]=$d
-	printf '  cpu us/request: %srest %s  all %s\n' "$line" "$d" "${cpu_us[$1/all]}"
+	cpu_us[$1/rest]=$rest
+	printf '  cpu us/request: %srest %s  all %s\n' "$line" "$rest" "${cpu_us[$1/all]}"
 }
 
 declare -A rps p50 p99
 run() { # label url [header]; RUN_CONNS overrides CONNS (one wrk thread below two)
-	local out c=${RUN_CONNS:-$CONNS} t=2 requests
+	local out c=${RUN_CONNS:-$CONNS} t=2 requests args
 	((c >= 2)) || t=1
 	cpu_snapshot
-	if [[ -n ${3:-} ]]; then
-		out=$(wrk -t$t -c"$c" -d"$DURATION" --latency ${WRK_SCRIPT:+-s "$WRK_SCRIPT"} \
-			-H "$3" "$2" 2>&1)
-	else
-		out=$(wrk -t$t -c"$c" -d"$DURATION" --latency ${WRK_SCRIPT:+-s "$WRK_SCRIPT"} \
-			"$2" 2>&1)
-	fi
+	args=(-t"$t" -c"$c" -d"$DURATION" --latency)
+	[[ -n ${WRK_SCRIPT:-} ]] && args+=(-s "$WRK_SCRIPT")
+	[[ -n ${3:-} ]] && args+=(-H "$3")
+	out=$(wrk "${args[@]}" "$2" 2>&1)
 	requests=$(awk '/requests in/ {print $1}' <<<"$out")
 	if grep -q "Non-2xx" <<<"$out"; then
 		echo "warning: $1 had non-2xx answers: $(grep Non-2xx <<<"$out")" >&2

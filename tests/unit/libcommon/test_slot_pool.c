@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "slot_pool.h"
+#include "strata/core.h"
 
 static bool
 none_connected(void *ctx, int i)
@@ -23,15 +24,6 @@ static bool
 only_connected(void *ctx, int i)
 {
 	return i == *(int *)ctx;
-}
-
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static int
@@ -85,9 +77,9 @@ START_TEST(full_pool_times_out)
 	ck_assert_int_eq(slot_pool_take(&pool, 0, none_connected, NULL, &a), ST_OK);
 	ck_assert_int_eq(slot_pool_take(&pool, 0, none_connected, NULL, &b), ST_ERR_TIMEOUT);
 	ck_assert_int_eq(b, -1);
-	t0 = mono_ms();
+	t0 = st_now_mono_ms();
 	ck_assert_int_eq(slot_pool_take(&pool, 60, none_connected, NULL, &b), ST_ERR_TIMEOUT);
-	ck_assert_int_ge(mono_ms() - t0, 55);
+	ck_assert_int_ge(st_now_mono_ms() - t0, 55);
 	ck_assert_int_eq(pool.timeouts, 2);
 	ck_assert_int_eq(waiters(&pool), 0);
 	ck_assert_ptr_null(pool.head);
