@@ -6,6 +6,8 @@
 
 #include <stdio.h>
 
+#include "strata/log.h"
+
 static const struct {
 	int status;
 	const char *reason;
@@ -97,4 +99,23 @@ st_http_problem_render(int status, const char *detail, const char *request_id,
 	text = st_json_print(doc, len);
 	cJSON_Delete(doc);
 	return text;
+}
+
+int
+st_http_reply_db_error(struct st_req *req, enum st_err rc, const char *component)
+{
+	switch (rc) {
+	case ST_ERR_UNAVAILABLE:
+	case ST_ERR_TIMEOUT:
+		return st_http_reply_unavailable(req, ST_HTTP_DB_RETRY_AFTER_S, "the database");
+	case ST_ERR_CONFLICT:
+		return st_http_reply_problem(req, 409, "conflicts with an existing resource");
+	case ST_ERR_INVALID:
+		return st_http_reply_problem(req, 400, "the database refused the values");
+	case ST_ERR_NOT_FOUND:
+		return st_http_reply_problem(req, 404, "not found");
+	default:
+		st_log(ST_LOG_ERROR, component, "database error err=%s", st_err_str(rc));
+		return st_http_reply_problem(req, 500, "internal error");
+	}
 }

@@ -141,6 +141,17 @@ int st_http_reply_invalid(struct st_req *req, int status, const char *detail,
 /* 503 with Retry-After: a dependency is down. */
 int st_http_reply_unavailable(struct st_req *req, int retry_after_s, const char *what);
 
+/* Seconds a client is told to wait (Retry-After) when the database is down or slow. */
+#define ST_HTTP_DB_RETRY_AFTER_S 2
+
+/*
+ * The one answer for a failed database call, whichever service made it: unavailable or
+ * timeout -> 503 with Retry-After ST_HTTP_DB_RETRY_AFTER_S; conflict -> 409; invalid (the
+ * database refused the values) -> 400; not found -> 404; anything else -> 500, logged once
+ * here under component. Returns the status sent.
+ */
+int st_http_reply_db_error(struct st_req *req, enum st_err rc, const char *component);
+
 /* Chunked streaming, for large answers in constant memory. begin sends the headers; each
  * write sends one chunk; end finishes. write returns ST_ERR_IO once the client is gone. */
 int st_http_stream_begin(struct st_req *req, int status, const char *content_type);
