@@ -34,7 +34,14 @@ for name in "$@"; do
 		echo "$bin is missing: make fuzz-build" >&2
 		exit 2
 	}
-	[[ -f "tests/fuzz/$name.dict" ]] && args+=(-dict="tests/fuzz/$name.dict")
+	# A dictionary of the target's tokens: <name>.dict, or one its family shares
+	# (readings.dict for readings_json, readings_ndjson and readings_csv).
+	for dict in "tests/fuzz/$name.dict" "tests/fuzz/${name%%_*}.dict"; do
+		if [[ -f "$dict" ]]; then
+			args+=(-dict="$dict")
+			break
+		fi
+	done
 	if [[ "$mode" == time ]]; then
 		work="$dir/corpus/$name"
 		args+=(-max_total_time="$amount")
