@@ -22,8 +22,8 @@ verify(const char *header)
 	if (st_principal_verify(header, SECRET, NOW_MS, 30000, &p, err, sizeof(err)) != ST_OK)
 		return;
 	FUZZ_ASSERT(st_principal_sign(&p, SECRET, signed_, sizeof(signed_)) == ST_OK);
-	FUZZ_ASSERT(st_principal_verify(signed_, SECRET, NOW_MS, 30000, &again, err,
-					sizeof(err)) == ST_OK);
+	FUZZ_ASSERT(st_principal_verify(signed_, SECRET, NOW_MS, 30000, &again, err, sizeof(err)) ==
+		    ST_OK);
 	FUZZ_ASSERT(strcmp(p.sub, again.sub) == 0 && strcmp(p.kind, again.kind) == 0 &&
 		    p.scopes == again.scopes && strcmp(p.request_id, again.request_id) == 0 &&
 		    p.issued_ms == again.issued_ms);

@@ -1,4 +1,5 @@
-/* Readings posted as text/csv (ts,channel,value): readings_parse with READINGS_CSV (fuzz_readings.h). */
+/* Readings posted as text/csv (ts,channel,value): readings_parse with READINGS_CSV
+ * (fuzz_readings.h). */
 #include "fuzz_readings.h"
 
 int

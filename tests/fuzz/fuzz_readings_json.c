@@ -1,4 +1,5 @@
-/* Readings posted as application/json ({"readings": [...]}): readings_parse with READINGS_JSON (fuzz_readings.h). */
+/* Readings posted as application/json ({"readings": [...]}): readings_parse with READINGS_JSON
+ * (fuzz_readings.h). */
 #include "fuzz_readings.h"
 
 int

@@ -1,4 +1,5 @@
-/* Readings posted as application/x-ndjson (one reading a line): readings_parse with READINGS_NDJSON (fuzz_readings.h). */
+/* Readings posted as application/x-ndjson (one reading a line): readings_parse with READINGS_NDJSON
+ * (fuzz_readings.h). */
 #include "fuzz_readings.h"
 
 int
