@@ -60,6 +60,7 @@ for name in "$@"; do
 	cov="$(grep -oE ' cov: [0-9]+' "$log" | tail -n1 | tr -dc 0-9)"
 	found=0
 	((rc == 0)) || found=1
+	[[ "${rate:-}" == 0 ]] && rate="-" # libFuzzer gives 0 for a run under a second
 	printf '%-16s %12s %9s %6s %6s %s\n' "$name" "${execs:-?}" "${rate:-?}" "${new:-?}" \
 		"${cov:-?}" "$found"
 	if ((rc != 0)); then
