@@ -284,19 +284,20 @@ days_in_month(int year, int month)
 /*
  * The one RFC 3339 date-time reader (section 5.6): full-date "T" full-time, T and Z in either
  * case, an offset Z or +hh:mm / -hh:mm (hh <= 23, mm <= 59), real calendar dates, seconds
- * 00..59 (a leap second :60 has no Unix time: it would alias the next second, so it is
- * refused), an optional fraction of at least one digit. Exactly len bytes: anything after the
- * offset (a NUL included) is refused. *secs gets the Unix seconds, *us the fraction's first six
- * digits as microseconds, *finer whether a non-zero digit follows them.
+ * 00..60 (RFC 3339's leap second; Unix time has none, so :60 counts as the next second's
+ * start and *leap says it was one), an optional fraction of at least one digit. Exactly len
+ * bytes: anything after the offset (a NUL included) is refused. *secs gets the Unix seconds,
+ * *us the fraction's first six digits as microseconds, *finer whether a non-zero digit follows.
  */
 static bool
-parse_rfc3339(const char *s, size_t len, int64_t *secs, int64_t *us, bool *finer)
+parse_rfc3339(const char *s, size_t len, int64_t *secs, int64_t *us, bool *finer, bool *leap)
 {
 	size_t i = 0;
 	int year, month, day, hour, min, sec, oh = 0, om = 0, sign = 0;
 
 	*us = 0;
 	*finer = false;
+	*leap = false;
 	if (s == NULL)
 		return false;
 	if (!digits(s, len, &i, 4, &year) || !expect(s, len, &i, '-') ||
@@ -312,8 +313,9 @@ parse_rfc3339(const char *s, size_t len, int64_t *secs, int64_t *us, bool *finer
 	    !digits(s, len, &i, 2, &min) || !expect(s, len, &i, ':') ||
 	    !digits(s, len, &i, 2, &sec))
 		return false;
-	if (hour > 23 || min > 59 || sec > 59)
+	if (hour > 23 || min > 59 || sec > 60)
 		return false;
+	*leap = sec == 60;
 	if (i < len && s[i] == '.') {
 		int nd = 0;
 
@@ -353,9 +355,9 @@ bool
 st_time_parse_rfc3339(const char *s, int64_t *epoch_ms)
 {
 	int64_t secs, us;
-	bool finer;
+	bool finer, leap;
 
-	if (s == NULL || !parse_rfc3339(s, strlen(s), &secs, &us, &finer))
+	if (s == NULL || !parse_rfc3339(s, strlen(s), &secs, &us, &finer, &leap))
 		return false;
 	if (epoch_ms != NULL)
 		*epoch_ms = secs * 1000 + us / 1000; /* finer digits are dropped */
@@ -366,10 +368,12 @@ bool
 st_time_parse_rfc3339_us(const char *s, size_t len, int64_t *epoch_us)
 {
 	int64_t secs, us;
-	bool finer;
+	bool finer, leap;
 
-	if (!parse_rfc3339(s, len, &secs, &us, &finer) || finer)
-		return false; /* below a microsecond: refused, never rounded */
+	/* Below a microsecond: refused, never rounded. A leap second would share its microseconds
+	 * with the second after it: refused where times identify data. */
+	if (!parse_rfc3339(s, len, &secs, &us, &finer, &leap) || finer || leap)
+		return false;
 	if (epoch_us != NULL)
 		*epoch_us = secs * 1000000 + us;
 	return true;

@@ -71,9 +71,9 @@ int64_t st_now_wall_ms(void);
  * auth's API keys, CloudEvents, ingest's readings and queries).
  *
  * Accepted: full-date "T" full-time with T and Z in either case, an offset Z or +hh:mm/-hh:mm,
- * real calendar dates (leap years), seconds 00..59 (a leap second :60 has no Unix time and is
- * refused), an optional fraction of at least one digit; nothing before or after. Refused too:
- * no offset, a space for T, one-digit fields, "+0900", trailing text.
+ * real calendar dates (leap years), seconds 00..60 (see each reader for the leap second), an
+ * optional fraction of at least one digit; nothing before or after. Refused: no offset, a space
+ * for T, one-digit fields, "+0900", trailing text, :61, February 30th.
  */
 
 /* Writes an RFC 3339 UTC time with milliseconds ("2026-01-01T00:00:00.125Z") into buf (>= 25). */
@@ -87,14 +87,16 @@ size_t st_time_format_rfc3339_us(int64_t epoch_us, char *buf, size_t cap);
 /*
  * Parses a NUL-terminated RFC 3339 date-time ("2026-01-01T00:00:00.125Z", "...+09:00") into
  * milliseconds since the epoch (epoch_ms may be NULL to only validate); digits below the
- * millisecond are read and dropped. False for anything else.
+ * millisecond are read and dropped; a leap second :60 reads as the next second's start (Unix
+ * time has none). False for anything else.
  */
 bool st_time_parse_rfc3339(const char *s, int64_t *epoch_ms);
 
 /*
  * The same over exactly len bytes (need not be NUL-terminated) into microseconds since the
  * epoch (epoch_us may be NULL). Digits below the microsecond must be zeros: a finer time is
- * refused, never rounded.
+ * refused, never rounded. A leap second is refused: it would share its microseconds with the
+ * next second's, and these times identify data (a reading is keyed by its time).
  */
 bool st_time_parse_rfc3339_us(const char *s, size_t len, int64_t *epoch_us);
 

@@ -61,7 +61,7 @@ static const struct {
 	{ "2026-01-01T09:00:00+09:00", true, 1767225600000 }, /* it ignored the offset */
 	{ "2026-02-30T00:00:00Z", false, 0 },                 /* timegm made it March 2 */
 	{ "2026-01-01T00:00:61Z", false, 0 },                 /* ... and this 00:01:01 */
-	{ "2026-01-01T00:00:60Z", false, 0 },                 /* a leap second: no Unix time */
+	{ "2016-12-31T23:59:60Z", true, 1483228800000 },      /* a leap second: the next one */
 	{ "2026-1-1T0:0:0Z", false, 0 },                      /* one-digit fields */
 	{ " 2026-01-01T00:00:00Z", false, 0 },                /* leading space */
 	{ "2026-01-01T00:00:00", false, 0 },                  /* no zone at all */
