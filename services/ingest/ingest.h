@@ -80,7 +80,8 @@ int ingest_session_access(struct st_req *req, struct st_app *app, const char *id
  * unreachable or timed out, 409 for a conflict, 400 for data it refused, else 500. */
 int ingest_reply_db_error(struct st_req *req, enum st_err rc);
 
-/* ---- diagnosis results (results helper: results_parse.c, results.c) ---- */
+/* ---- diagnosis results (results helper: results_parse.c reads a file, results_score.c
+ * scores it, results.c answers the routes) ---- */
 
 /* One line of a results file. The strings are owned by the struct ingest_results. */
 struct ingest_result_row {
@@ -99,9 +100,10 @@ struct ingest_results {
 };
 
 /*
- * Parses and validates a results CSV (results_parse.c explains the format). ST_OK with out
- * filled; ST_ERR_INVALID with line-numbered entries in errs (out is then empty); ST_ERR_TOO_LARGE
- * when the file has more than max_rows data lines (nothing kept, nothing in errs).
+ * Parses and validates a results CSV of len bytes (need not be NUL-terminated; results_parse.c
+ * explains the format; pure: a fuzz target's entry point). ST_OK with out filled; ST_ERR_INVALID
+ * with line-numbered entries in errs (out is then empty); ST_ERR_TOO_LARGE when the file has more
+ * than max_rows data lines (nothing kept, nothing in errs).
  */
 enum st_err ingest_results_parse(const char *csv, size_t len, size_t max_rows,
 				 struct ingest_results *out, struct st_json_errs *errs);
@@ -132,9 +134,10 @@ struct ingest_score {
 };
 
 /*
- * Scores parsed rows (at least one) with weights, the project's settings.category_weights (an
- * object category -> non-negative number; NULL or JSON null for none; a category without a
- * weight weighs 1). ST_ERR_INVALID with entries in errs when weights is malformed.
+ * Scores parsed rows (results_score.c; at least one) with weights, the project's
+ * settings.category_weights (an object category -> non-negative number; NULL or JSON null for none;
+ * a category without a weight weighs 1). ST_ERR_INVALID with entries in errs when weights is
+ * malformed.
  */
 enum st_err ingest_results_score(const struct ingest_results *r, const cJSON *weights,
 				 struct ingest_score *out, struct st_json_errs *errs);
