@@ -124,6 +124,8 @@ append(struct st_csv *r, const char *s, size_t n)
 {
 	if (r->len - r->field_start + n > r->conf.field_max)
 		return false;
+	if (n == 0)
+		return true;
 	reserve(r, n);
 	memcpy(r->buf + r->len, s, n);
 	r->len += n;
@@ -134,6 +136,8 @@ append(struct st_csv *r, const char *s, size_t n)
 static void
 keep(struct st_csv *r, const char *s, size_t n)
 {
+	if (n == 0)
+		return; /* buf may not exist yet */
 	reserve(r, n);
 	memcpy(r->buf + r->len, s, n);
 	r->len += n;
