@@ -17,10 +17,18 @@
  *     struct st_csv csv;
  *     struct st_csv_record rec;
  *     st_csv_init(&csv, &(struct st_csv_conf){ .field_max = 256, .fields_max = 8 });
- *     st_csv_feed(&csv, body, len);
+ *     st_csv_feed(&csv, body, len);     (or chunk by chunk, after each ST_CSV_NEED_MORE)
  *     st_csv_finish(&csv);
- *     while ((s = st_csv_next(&csv, &rec, err, sizeof(err))) != ST_CSV_END) ...
+ *     for (;;) {
+ *             enum st_csv_status s = st_csv_next(&csv, &rec, err, sizeof(err));
+ *             if (s == ST_CSV_END)
+ *                     break;
+ *             ... ST_CSV_RECORD: rec.f[0 .. rec.n - 1]; ST_CSV_ERROR: err, and read on
+ *     }
  *     st_csv_cleanup(&csv);
+ *
+ * Every entry point is pure over the bytes it is given (no I/O, no global state): a fuzz
+ * target feeds it any buffer.
  */
 #ifndef STRATA_CSV_H
 #define STRATA_CSV_H
@@ -28,10 +36,11 @@
 #include "strata/core.h"
 #include "strata/json.h"
 
-/* Options of st_csv_conf.flags. */
-/* spaces and tabs around a value are dropped, around its quotes and inside them */
+/* Options of st_csv_conf.flags. ST_CSV_TRIM: spaces and tabs around a value are dropped, around
+ * its quotes and inside them. ST_CSV_SKIP_BLANK: an empty line (or, with TRIM, one of blanks)
+ * is no record. */
 #define ST_CSV_TRIM       0x1u
-#define ST_CSV_SKIP_BLANK 0x2u /* an empty line (or, with TRIM, one of blanks) is no record */
+#define ST_CSV_SKIP_BLANK 0x2u
 
 struct st_csv_conf {
 	size_t field_max;  /* bytes of one value once unquoted (>= 1) */
