@@ -15,32 +15,24 @@
 
 /* ---- times ---- */
 
+/* The grammar is libcommon's (tests/unit/libcommon/test_core.c); readings add the range and
+ * a bound on the text. */
 static const struct {
 	const char *text;
 	bool ok;
 	int64_t us;
 } times[] = {
 	{ "1970-01-01T00:00:00Z", true, 0 },
-	{ "2026-01-01T00:00:00.125Z", true, INT64_C(1767225600125000) },
-	{ "2026-01-01T00:00:00.000001Z", true, INT64_C(1767225600000001) },
-	{ "2026-01-01T09:00:00+09:00", true, INT64_C(1767225600000000) },
-	{ "2025-12-31T19:30:00.5-04:30", true, INT64_C(1767225600500000) },
-	{ "2026-01-01t00:00:00z", true, INT64_C(1767225600000000) },
-	{ "2024-02-29T12:00:00Z", true, INT64_C(1709208000000000) },
-	{ "2026-01-01T00:00:00.123456000Z", true, INT64_C(1767225600123456) }, /* zeros beyond */
-	{ "2026-01-01T00:00:00.1234567Z", false, 0 }, /* below a microsecond: refused */
-	{ "2023-02-29T00:00:00Z", false, 0 },
-	{ "2026-13-01T00:00:00Z", false, 0 },
-	{ "2026-01-01T24:00:00Z", false, 0 },
-	{ "2026-01-01T00:00:60Z", false, 0 },
-	{ "2026-01-01T00:00:00", false, 0 }, /* no zone */
-	{ "2026-01-01 00:00:00Z", false, 0 },
-	{ "2026-01-01T00:00:00.Z", false, 0 },
-	{ "2026-01-01T00:00:00+0900", false, 0 },
-	{ "1969-12-31T23:59:59Z", false, 0 }, /* before the accepted range */
+	{ "2026-01-01T09:00:00.000001+09:00", true, INT64_C(1767225600000001) },
+	{ "2199-12-31T23:59:59.999999Z", true, INT64_C(7258118399999999) },
+	{ "1969-12-31T23:59:59.999999Z", false, 0 }, /* before the accepted range */
+	{ "1970-01-01T00:59:59+01:00", false, 0 },   /* the same, by its offset */
 	{ "2200-01-01T00:00:00Z", false, 0 },
+	{ "2026-01-01T00:00:00.1234567Z", false, 0 },               /* below a microsecond */
+	{ "2026-01-01T00:00:00.000000000000000000001Z", false, 0 }, /* over 40 bytes */
+	{ "2026-01-01T00:00:00.000000000000000000Z", true, INT64_C(1767225600000000) },
+	{ "2016-12-31T23:59:60Z", false, 0 }, /* a leap second would alias the next */
 	{ "", false, 0 },
-	{ "yesterday", false, 0 },
 };
 
 START_TEST(time_parse)
