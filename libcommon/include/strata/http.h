@@ -85,7 +85,8 @@ bool st_http_query(const struct st_req *req, const char *name, char *buf, size_t
 enum st_err st_http_query_get(const struct st_req *req, const char *name, char *buf, size_t cap);
 /* A request header, NULL when absent. Borrowed. */
 const char *st_http_header(const struct st_req *req, const char *name);
-/* The request id: the caller's X-Request-Id when well-formed, else a new UUID. Borrowed. */
+/* The request id: the caller's X-Request-Id when st_request_id_valid (strata/request_id.h),
+ * else a new UUID. Borrowed. */
 const char *st_http_request_id(const struct st_req *req);
 /* The verified principal, NULL when the request carried none. Borrowed. */
 const struct st_principal *st_http_principal(const struct st_req *req);
@@ -197,8 +198,5 @@ const char *st_http_reason(int status);
  */
 char *st_http_problem_render(int status, const char *detail, const char *request_id,
 			     const struct st_json_errs *errs, size_t *len);
-
-/* True for an acceptable X-Request-Id: 1 to 64 characters of [A-Za-z0-9._:-]. */
-bool st_http_request_id_ok(const char *id);
 
 #endif
