@@ -323,11 +323,11 @@ relay_head(void *ctx, long status, const struct st_httpc_header *h, size_t n)
 		if (!gw_response_header_dropped(h[i].name, connection))
 			append_line(&extra, &len, &cap, h[i].name, h[i].value);
 	}
-	rl->status = (int)status;
 	rl->head_sent = true;
-	st_http_stream_begin_head(rl->req, (int)status, ctype, length, extra);
+	/* A head that cannot go out becomes a 502 of libcommon's: the transfer stops there. */
+	rl->status = st_http_stream_begin_head(rl->req, (int)status, ctype, length, extra);
 	st_free(extra);
-	return ST_OK;
+	return rl->status == (int)status ? ST_OK : ST_ERR_IO;
 }
 
 static enum st_err

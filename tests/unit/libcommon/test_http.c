@@ -372,6 +372,37 @@ END_TEST
 
 bool http_answer_closes(bool held, int64_t left);
 bool http_linger_more(size_t dropped, int64_t elapsed_ms);
+bool http_head_lines_ok(const char *lines);
+
+/* Header lines a caller composed for st_http_stream_begin_head: each a name, a colon and a
+ * value ended by CRLF; no bare CR or LF, no empty line, no framing of their own. */
+static const struct {
+	const char *lines;
+	bool ok;
+} head_lines[] = {
+	{ "", true },
+	{ "X-A: 1\r\n", true },
+	{ "X-A: 1\r\nX-B:\r\nSet-Cookie: a=b; Path=/\r\n", true },
+	{ "X-A: 1", false },
+	{ "X-A: 1\n", false },
+	{ "X-A: 1\nX-B: 2\r\n", false },
+	{ "X-A: 1\rX-B: 2\r\n", false },
+	{ "X-A: 1\r\n\r\nX-B: 2\r\n", false },
+	{ "\r\n", false },
+	{ ": 1\r\n", false },
+	{ "X A: 1\r\n", false },
+	{ "X-A\r\n", false },
+	{ "Content-Length: 5\r\n", false },
+	{ "X-A: 1\r\ncontent-length: 5\r\n", false },
+	{ "Transfer-Encoding: chunked\r\n", false },
+	{ "Content-Length-X: 5\r\n", true },
+};
+
+START_TEST(head_lines_table)
+{
+	ck_assert_msg(http_head_lines_ok(head_lines[_i].lines) == head_lines[_i].ok, "case %d", _i);
+}
+END_TEST
 
 #define MIB (1024 * 1024)
 
@@ -446,6 +477,7 @@ http_suite(void)
 
 	tcase_add_loop_test(body, answer_closes_table, 0, (int)ST_ARRAY_LEN(unread));
 	tcase_add_loop_test(body, linger_bounds_table, 0, (int)ST_ARRAY_LEN(lingering));
+	tcase_add_loop_test(body, head_lines_table, 0, (int)ST_ARRAY_LEN(head_lines));
 	suite_add_tcase(s, body);
 	return s;
 }
