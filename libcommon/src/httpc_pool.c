@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "httpc_pool.h"
+#include "slot_pool.h"
 #include "strata/log.h"
 
 #define RAW_TARGETS      16
@@ -129,18 +130,6 @@ idle_alive(int fd)
 	return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
-static void
-deadline_after(struct timespec *ts, int ms)
-{
-	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
-	}
-}
-
 /*
  * Takes a live idle connection of t into *c (ST_OK, c->fd >= 0), or the right to open a new
  * one (ST_OK, c->fd == -1, counted in t->open); ST_ERR_UNAVAILABLE when the pool stayed full.
@@ -174,7 +163,7 @@ httpc_pool_take(struct httpc_pool *r, struct raw_target *t, struct raw_conn *c, 
 			return ST_OK;
 		}
 		if (!waited) {
-			deadline_after(&until, r->conf.pool_wait_ms);
+			slot_pool_deadline(&until, r->conf.pool_wait_ms);
 			waited = true;
 		}
 		if (pthread_cond_timedwait(&t->freed, &r->mu, &until) == ETIMEDOUT) {
