@@ -24,9 +24,8 @@ struct slot_waiter {
 	struct slot_waiter *next;
 };
 
-/* The monotonic time ms milliseconds from now, for pthread_cond_timedwait. */
-static void
-deadline_after(struct timespec *ts, int ms)
+void
+slot_pool_deadline(struct timespec *ts, int ms)
 {
 	clock_gettime(CLOCK_MONOTONIC, ts);
 	ts->tv_sec += ms / 1000;
@@ -133,7 +132,7 @@ wait_turn(struct slot_pool *pool, int timeout_ms, slot_pool_connected_fn *connec
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
 	pthread_cond_init(&w.cv, &attr);
 	pthread_condattr_destroy(&attr);
-	deadline_after(&deadline, timeout_ms);
+	slot_pool_deadline(&deadline, timeout_ms);
 	if (pool->tail != NULL)
 		pool->tail->next = &w;
 	else

@@ -88,7 +88,8 @@ struct st_kafka_rec {
 	size_t key_len;
 	const void *value; /* not NUL-terminated */
 	size_t value_len;
-	const char *request_id; /* "" when the header is absent; at most ST_KAFKA_REQUEST_ID_MAX */
+	const char *request_id; /* "" when the header is absent; one that fails st_request_id_valid
+				   is replaced by a new UUID */
 	int64_t timestamp_ms;   /* -1 when the broker gave none */
 };
 
