@@ -80,17 +80,13 @@ struct st_db_result {
 	PGresult *res;
 };
 
-ST_STATIC enum st_err db_map_sqlstate(const char *sqlstate);
 ST_STATIC enum st_err db_build_options(const char *schema, int statement_timeout_ms, char *buf,
 				       size_t cap);
 ST_STATIC int db_connect_timeout_secs(int connect_timeout_ms);
 
-/*
- * Maps a SQLSTATE to the error the header promises. NULL or "" (no SQLSTATE, as when libpq
- * itself failed) is ST_ERR_INTERNAL; connection loss is decided by the caller from PQstatus.
- */
-ST_STATIC enum st_err
-db_map_sqlstate(const char *sqlstate)
+/* One table for every caller, db.c's queries and ingest's COPY alike (db.h). */
+enum st_err
+st_db_err_of_sqlstate(const char *sqlstate)
 {
 	if (sqlstate == NULL || strlen(sqlstate) != 5)
 		return ST_ERR_INTERNAL;
@@ -648,7 +644,7 @@ st_db_query(struct st_db_conn *conn, const char *sql, int nparams, const char *c
 		} else if (res == NULL) {
 			rc = ST_ERR_INTERNAL; /* out of memory inside libpq */
 		} else {
-			rc = db_map_sqlstate(PQresultErrorField(res, PG_DIAG_SQLSTATE));
+			rc = st_db_err_of_sqlstate(PQresultErrorField(res, PG_DIAG_SQLSTATE));
 			if (rc == ST_ERR_UNAVAILABLE)
 				conn->bad = true;
 			else

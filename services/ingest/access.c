@@ -7,9 +7,6 @@
 
 #include "ingest.h"
 #include "strata/db.h"
-#include "strata/log.h"
-
-#define DB_RETRY_AFTER_S 2
 
 static const char project_sql[] = "SELECT m.role FROM projects p "
 				  "LEFT JOIN project_members m "
@@ -83,23 +80,6 @@ ingest_access_decide(const struct st_principal *p, enum ingest_role role, enum i
 	return 403;
 }
 
-int
-ingest_reply_db_error(struct st_req *req, enum st_err rc)
-{
-	switch (rc) {
-	case ST_ERR_UNAVAILABLE:
-	case ST_ERR_TIMEOUT:
-		return st_http_reply_unavailable(req, DB_RETRY_AFTER_S, "the database");
-	case ST_ERR_CONFLICT:
-		return st_http_reply_problem(req, 409, "conflicts with an existing resource");
-	case ST_ERR_INVALID:
-		return st_http_reply_problem(req, 400, "the database refused the values");
-	default:
-		st_log(ST_LOG_ERROR, "ingest", "database error err=%s", st_err_str(rc));
-		return st_http_reply_problem(req, 500, "internal error");
-	}
-}
-
 static const char *
 need_phrase(enum ingest_need need)
 {
@@ -144,7 +124,7 @@ ingest_project_access(struct st_req *req, struct st_app *app, const char *id, en
 		rc = st_db_pool_query(app->db, project_sql, 2, params, &res, NULL, 0);
 	}
 	if (rc != ST_OK)
-		return ingest_reply_db_error(req, rc);
+		return st_http_reply_db_error(req, rc, "ingest");
 	if (st_db_rows(res) == 0) {
 		st_db_result_free(res);
 		return st_http_reply_problem(req, 404, "no project %s", id);
@@ -198,7 +178,7 @@ ingest_session_access(struct st_req *req, struct st_app *app, const char *id, en
 		return st_http_reply_problem(req, 404, "no session %.64s", id != NULL ? id : "");
 	rc = ingest_session_load(app, id, p != NULL ? p->sub : "", out, &found);
 	if (rc != ST_OK)
-		return ingest_reply_db_error(req, rc);
+		return st_http_reply_db_error(req, rc, "ingest");
 	if (!found)
 		return st_http_reply_problem(req, 404, "no session %s", id);
 	decision = ingest_access_decide(p, out->role, need);

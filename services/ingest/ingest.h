@@ -76,10 +76,6 @@ enum st_err ingest_session_load(struct st_app *app, const char *id, const char *
 int ingest_session_access(struct st_req *req, struct st_app *app, const char *id,
 			  enum ingest_need need, struct ingest_session_ref *out);
 
-/* Replies for a database error of a handler: 503 with Retry-After when the database is
- * unreachable or timed out, 409 for a conflict, 400 for data it refused, else 500. */
-int ingest_reply_db_error(struct st_req *req, enum st_err rc);
-
 /* ---- diagnosis results (results helper: results_parse.c, results.c) ---- */
 
 /* One line of a results file. The strings are owned by the struct ingest_results. */

@@ -75,7 +75,7 @@ members_list(struct st_req *req, void *ctx)
 		rc = st_db_pool_query(app->db, sql, 4, params, &res, NULL, 0);
 	}
 	if (rc != ST_OK)
-		return ingest_reply_db_error(req, rc);
+		return st_http_reply_db_error(req, rc, "ingest");
 	rows = st_db_rows(res);
 	page = cJSON_CreateObject();
 	items = cJSON_AddArrayToObject(page, "items");
@@ -127,7 +127,7 @@ members_add(struct st_req *req, void *ctx)
 		rc = st_db_pool_query(app->db, sql, 3, params, &res, NULL, 0);
 	}
 	if (rc != ST_OK) {
-		status = ingest_reply_db_error(req, rc);
+		status = st_http_reply_db_error(req, rc, "ingest");
 		goto out;
 	}
 	if (st_db_rows(res) == 0) {
@@ -252,7 +252,7 @@ members_patch(struct st_req *req, void *ctx)
 	}
 	status = member_change(app, id, user, role, &res, &rc, msg, sizeof(msg));
 	if (status < 0) {
-		status = ingest_reply_db_error(req, rc);
+		status = st_http_reply_db_error(req, rc, "ingest");
 		goto out;
 	}
 	if (status > 0) {
@@ -293,7 +293,7 @@ members_delete(struct st_req *req, void *ctx)
 	status = member_change(app, id, user, NULL, &res, &rc, msg, sizeof(msg));
 	st_db_result_free(res);
 	if (status < 0)
-		return ingest_reply_db_error(req, rc);
+		return st_http_reply_db_error(req, rc, "ingest");
 	if (status > 0)
 		return st_http_reply_problem(req, status, "%s", msg);
 	return st_http_reply_no_content(req);

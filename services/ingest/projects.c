@@ -174,7 +174,7 @@ projects_create(struct st_req *req, void *ctx)
 		rc = st_db_pool_query(app->db, create_sql, 5, params, &res, NULL, 0);
 	}
 	if (rc != ST_OK) {
-		status = ingest_reply_db_error(req, rc);
+		status = st_http_reply_db_error(req, rc, "ingest");
 		goto out;
 	}
 	out = project_json(res, 0);
@@ -210,7 +210,7 @@ projects_list(struct st_req *req, void *ctx)
 	params[4] = lim;
 	rc = st_db_pool_query(app->db, list_sql, 5, params, &res, NULL, 0);
 	if (rc != ST_OK)
-		return ingest_reply_db_error(req, rc);
+		return st_http_reply_db_error(req, rc, "ingest");
 	rows = st_db_rows(res);
 	page = cJSON_CreateObject();
 	items = cJSON_AddArrayToObject(page, "items");
@@ -242,7 +242,7 @@ projects_get(struct st_req *req, void *ctx)
 		rc = st_db_pool_query(app->db, get_sql, 2, params, &res, NULL, 0);
 	}
 	if (rc != ST_OK)
-		return ingest_reply_db_error(req, rc);
+		return st_http_reply_db_error(req, rc, "ingest");
 	if (st_db_rows(res) == 0) {
 		st_db_result_free(res);
 		return st_http_reply_problem(req, 404, "no project %s", id); /* deleted meanwhile */
@@ -285,7 +285,7 @@ projects_patch(struct st_req *req, void *ctx)
 		rc = st_db_pool_query(app->db, patch_sql, 5, params, &res, NULL, 0);
 	}
 	if (rc != ST_OK) {
-		status = ingest_reply_db_error(req, rc);
+		status = st_http_reply_db_error(req, rc, "ingest");
 		goto out;
 	}
 	if (st_db_rows(res) == 0) {
@@ -326,7 +326,7 @@ projects_delete(struct st_req *req, void *ctx)
 				      1, params, &res, NULL, 0);
 	}
 	if (rc != ST_OK)
-		return ingest_reply_db_error(req, rc);
+		return st_http_reply_db_error(req, rc, "ingest");
 	if (st_db_affected(res) == 0)
 		status = st_http_reply_problem(req, 404, "no project %s", id);
 	else

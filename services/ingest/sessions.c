@@ -207,7 +207,7 @@ publish_commit_reply(struct st_req *req, struct st_app *app, struct st_db_conn *
 		/* The event is out and the change is not: consumers tolerate it (events.c). */
 		st_log(ST_LOG_WARN, "sessions", "%s published but the commit failed: %s", type,
 		       st_err_str(rc));
-		return ingest_reply_db_error(req, rc);
+		return st_http_reply_db_error(req, rc, "ingest");
 	}
 	out = session_json(res, 0);
 	if (location != NULL)
@@ -242,13 +242,13 @@ sessions_create(struct st_req *req, void *ctx)
 	if (rc == ST_OK)
 		rc = st_db_begin(conn);
 	if (rc != ST_OK) {
-		status = ingest_reply_db_error(req, rc);
+		status = st_http_reply_db_error(req, rc, "ingest");
 		goto out;
 	}
 	if (f.subject_id != NULL) {
 		status = check_subject(req, conn, f.subject_id, project, &rc);
 		if (status < 0)
-			status = ingest_reply_db_error(req, rc);
+			status = st_http_reply_db_error(req, rc, "ingest");
 		if (status != 0)
 			goto out;
 	}
@@ -260,7 +260,7 @@ sessions_create(struct st_req *req, void *ctx)
 		rc = st_db_query(conn, create_sql, 6, params, &res, NULL, 0);
 	}
 	if (rc != ST_OK) {
-		status = ingest_reply_db_error(req, rc);
+		status = st_http_reply_db_error(req, rc, "ingest");
 		goto out;
 	}
 	snprintf(loc, sizeof(loc), "/api/v1/sessions/%s", id);
@@ -315,7 +315,7 @@ sessions_list(struct st_req *req, void *ctx)
 	params[6] = lim;
 	rc = st_db_pool_query(app->db, list_sql, 7, params, &res, NULL, 0);
 	if (rc != ST_OK)
-		return ingest_reply_db_error(req, rc);
+		return st_http_reply_db_error(req, rc, "ingest");
 	rows = st_db_rows(res);
 	page = cJSON_CreateObject();
 	items = cJSON_AddArrayToObject(page, "items");
@@ -350,7 +350,7 @@ sessions_get(struct st_req *req, void *ctx)
 				      1, params, &res, NULL, 0);
 	}
 	if (rc != ST_OK)
-		return ingest_reply_db_error(req, rc);
+		return st_http_reply_db_error(req, rc, "ingest");
 	if (st_db_rows(res) == 0) {
 		st_db_result_free(res);
 		return st_http_reply_problem(req, 404, "no session %s", id);
@@ -413,7 +413,7 @@ sessions_patch(struct st_req *req, void *ctx)
 	if (rc == ST_OK)
 		rc = st_db_begin(conn);
 	if (rc != ST_OK) {
-		status = ingest_reply_db_error(req, rc);
+		status = st_http_reply_db_error(req, rc, "ingest");
 		goto out;
 	}
 	status = lock_session(req, conn, id, &st, &rc);
@@ -424,7 +424,7 @@ sessions_patch(struct st_req *req, void *ctx)
 	if (status == 0 && f.subject_id != NULL)
 		status = check_subject(req, conn, f.subject_id, ref.project_id, &rc);
 	if (status < 0)
-		status = ingest_reply_db_error(req, rc);
+		status = st_http_reply_db_error(req, rc, "ingest");
 	if (status != 0)
 		goto out;
 	{
@@ -436,7 +436,7 @@ sessions_patch(struct st_req *req, void *ctx)
 		rc = st_db_query(conn, patch_sql, 7, params, &res, NULL, 0);
 	}
 	if (rc != ST_OK) {
-		status = ingest_reply_db_error(req, rc);
+		status = st_http_reply_db_error(req, rc, "ingest");
 		goto out;
 	}
 	if (st_db_rows(res) == 0) { /* the lock makes this unreachable; the guard stays */
@@ -473,12 +473,12 @@ session_move(struct st_req *req, struct st_app *app, enum ingest_action action)
 	if (rc == ST_OK)
 		rc = st_db_begin(conn);
 	if (rc != ST_OK) {
-		status = ingest_reply_db_error(req, rc);
+		status = st_http_reply_db_error(req, rc, "ingest");
 		goto out;
 	}
 	status = lock_session(req, conn, id, &from, &rc);
 	if (status < 0)
-		status = ingest_reply_db_error(req, rc);
+		status = st_http_reply_db_error(req, rc, "ingest");
 	if (status != 0)
 		goto out;
 	if (!ingest_session_move(action, from, &mv)) {
@@ -494,7 +494,7 @@ session_move(struct st_req *req, struct st_app *app, enum ingest_action action)
 		rc = st_db_query(conn, move_sql, 3, params, &res, NULL, 0);
 	}
 	if (rc != ST_OK) {
-		status = ingest_reply_db_error(req, rc);
+		status = st_http_reply_db_error(req, rc, "ingest");
 		goto out;
 	}
 	if (st_db_rows(res) == 0) { /* unreachable under the row lock; the guard stays */

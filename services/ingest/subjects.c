@@ -179,7 +179,7 @@ subject_access(struct st_req *req, struct st_app *app, const char *id, enum inge
 		rc = st_db_pool_query(app->db, access_sql, 2, params, &res, NULL, 0);
 	}
 	if (rc != ST_OK)
-		return ingest_reply_db_error(req, rc);
+		return st_http_reply_db_error(req, rc, "ingest");
 	if (st_db_rows(res) == 0) {
 		st_db_result_free(res);
 		return st_http_reply_problem(req, 404, "no subject %s", id);
@@ -205,7 +205,7 @@ reply_write_error(struct st_req *req, enum st_err rc, const char *external_id)
 		return st_http_reply_problem(req, 409,
 					     "the project has a subject with external_id '%.200s'",
 					     external_id != NULL ? external_id : "");
-	return ingest_reply_db_error(req, rc);
+	return st_http_reply_db_error(req, rc, "ingest");
 }
 
 int
@@ -285,7 +285,7 @@ subjects_list(struct st_req *req, void *ctx)
 		rc = st_db_pool_query(app->db, list_sql, 4, params, &res, NULL, 0);
 	}
 	if (rc != ST_OK)
-		return ingest_reply_db_error(req, rc);
+		return st_http_reply_db_error(req, rc, "ingest");
 	rows = st_db_rows(res);
 	page = cJSON_CreateObject();
 	items = cJSON_AddArrayToObject(page, "items");
@@ -320,7 +320,7 @@ subjects_get(struct st_req *req, void *ctx)
 				      params, &res, NULL, 0);
 	}
 	if (rc != ST_OK)
-		return ingest_reply_db_error(req, rc);
+		return st_http_reply_db_error(req, rc, "ingest");
 	if (st_db_rows(res) == 0) {
 		st_db_result_free(res);
 		return st_http_reply_problem(req, 404, "no subject %s", id);
@@ -409,7 +409,7 @@ subjects_delete(struct st_req *req, void *ctx)
 				      params, &res, NULL, 0);
 	}
 	if (rc != ST_OK)
-		return ingest_reply_db_error(req, rc);
+		return st_http_reply_db_error(req, rc, "ingest");
 	status = st_db_affected(res) == 0 ? st_http_reply_problem(req, 404, "no subject %s", id)
 					  : st_http_reply_no_content(req);
 	st_db_result_free(res);

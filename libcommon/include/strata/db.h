@@ -61,6 +61,16 @@ enum st_err st_db_query(struct st_db_conn *conn, const char *sql, int nparams,
 			const char *const *params, struct st_db_result **out, char *err,
 			size_t errcap);
 
+/*
+ * The error a SQLSTATE stands for, the one table behind st_db_query's errors, for callers that
+ * talk to libpq themselves (COPY): 23505 and 23P01 ST_ERR_CONFLICT; other class 22 and 23
+ * ST_ERR_INVALID; 57014 ST_ERR_TIMEOUT; class 08 and 57P01-57P03 ST_ERR_UNAVAILABLE; anything
+ * else, and NULL or a string that is not five characters (libpq failed without a SQLSTATE),
+ * ST_ERR_INTERNAL. A connection that is no longer CONNECTION_OK is the caller's to notice: it
+ * is ST_ERR_UNAVAILABLE whatever the SQLSTATE.
+ */
+enum st_err st_db_err_of_sqlstate(const char *sqlstate);
+
 /* Acquire, st_db_query, release: for a single statement outside a transaction. */
 enum st_err st_db_pool_query(struct st_db_pool *pool, const char *sql, int nparams,
 			     const char *const *params, struct st_db_result **out, char *err,

@@ -6,12 +6,11 @@
 #include <check.h>
 #include <string.h>
 
-#include "strata/core.h"
+#include "strata/db.h"
 
 Suite *db_suite(void);
 
 /* Internal to db.c, visible under ST_TESTING. */
-enum st_err db_map_sqlstate(const char *sqlstate);
 enum st_err db_build_options(const char *schema, int statement_timeout_ms, char *buf, size_t cap);
 int db_connect_timeout_secs(int connect_timeout_ms);
 
@@ -31,7 +30,9 @@ static const struct {
 	{ "08006", ST_ERR_UNAVAILABLE }, /* connection_failure */
 	{ "08000", ST_ERR_UNAVAILABLE }, /* connection_exception */
 	{ "57P01", ST_ERR_UNAVAILABLE }, /* admin_shutdown */
+	{ "57P02", ST_ERR_UNAVAILABLE }, /* crash_shutdown */
 	{ "57P03", ST_ERR_UNAVAILABLE }, /* cannot_connect_now */
+	{ "57P04", ST_ERR_INTERNAL },    /* database_dropped: not coming back by waiting */
 	{ "42601", ST_ERR_INTERNAL },    /* syntax_error: a bug in our SQL */
 	{ "42P01", ST_ERR_INTERNAL },    /* undefined_table */
 	{ "40001", ST_ERR_INTERNAL },    /* serialization_failure */
@@ -43,9 +44,9 @@ static const struct {
 
 START_TEST(sqlstate_table)
 {
-	ck_assert_msg(db_map_sqlstate(states[_i].sqlstate) == states[_i].want, "%s -> %s",
+	ck_assert_msg(st_db_err_of_sqlstate(states[_i].sqlstate) == states[_i].want, "%s -> %s",
 		      states[_i].sqlstate ? states[_i].sqlstate : "(null)",
-		      st_err_str(db_map_sqlstate(states[_i].sqlstate)));
+		      st_err_str(st_db_err_of_sqlstate(states[_i].sqlstate)));
 }
 END_TEST
 
