@@ -15,6 +15,7 @@
 #ifndef STRATA_INGEST_H
 #define STRATA_INGEST_H
 
+#include "strata/fields.h"
 #include "strata/http.h"
 #include "strata/service.h"
 
@@ -56,6 +57,16 @@ bool ingest_is_admin(const struct st_principal *p);
  */
 int ingest_project_access(struct st_req *req, struct st_app *app, const char *id,
 			  enum ingest_need need, enum ingest_role *role);
+
+/*
+ * The same for any resource of a project: sql ($1 the resource's id, $2 the caller's id or
+ * NULL) returns one row of (project id, the caller's role there) when resource `what` id
+ * exists. Fills project (>= INGEST_UUID_LEN bytes; may be NULL) and *role (may be NULL) on 0;
+ * the answers name `what` ("no subject <id>").
+ */
+int ingest_access_check(struct st_req *req, struct st_app *app, const char *sql, const char *what,
+			const char *id, enum ingest_need need, char *project,
+			enum ingest_role *role);
 
 /* A session as access checks see it. */
 struct ingest_session_ref {
@@ -230,37 +241,21 @@ void ingest_session_from_array(enum ingest_action action, char *buf, size_t cap)
 /* "start", "stop", "complete", "fail". */
 const char *ingest_action_name(enum ingest_action action);
 
-/* Pure validation and paging helpers shared by the resource files (resources_validate.c). */
+/* Validation helpers shared by the resource files' field tables (resources_validate.c). */
 
-/* The number of characters of a UTF-8 string, or (size_t)-1 when it holds a control
- * character or is not valid UTF-8. */
-size_t ingest_text_chars(const char *s);
 /* True for a device name: 1 to 128 characters of [A-Za-z0-9._:-]. */
 bool ingest_device_valid(const char *s);
 /* Validates a project's settings object: category_weights, when present, must be an object
  * of category name (1..100 characters) -> finite non-negative number. Records errors under
  * field ("settings"). */
 void ingest_settings_check(const cJSON *settings, const char *field, struct st_json_errs *errs);
+/* The same as a field table's check (st_field_check): true when settings is good. */
+bool ingest_settings_ok(const cJSON *settings, const char *field, struct st_json_errs *errs);
+/* A field table's check for a device name (ingest_device_valid). */
+bool ingest_device_ok(const cJSON *device, const char *field, struct st_json_errs *errs);
 
 #define INGEST_LIST_DEFAULT 50
 #define INGEST_LIST_MAX     1000
-#define INGEST_CURSOR_MAX   128
-
-/* Cursors: libcommon's st_cursor_encode / st_cursor_decode, keyed on (created_at, id). */
-
-/*
- * Reads ?limit= and ?cursor= of a list request. On success returns 0 with *limit set and
- * micros/id filled ("" when there is no cursor). Otherwise replies 400 with errors[] and
- * returns 400.
- */
-int ingest_page_params(struct st_req *req, int *limit, char *micros, size_t mcap, char *id,
-		       size_t idcap);
-
-/* Adds "next_cursor" to page: the cursor after row limit-1 when rows > limit, else null.
- * micros_col and id_col are the result columns of the sort key. */
-struct st_db_result;
-void ingest_page_next(cJSON *page, const struct st_db_result *res, int rows, int limit,
-		      int micros_col, int id_col);
 
 /* A bounded JSON object (metadata, settings): its printed size in bytes must not exceed max. */
 bool ingest_json_fits(const cJSON *obj, size_t max);
@@ -268,9 +263,10 @@ bool ingest_json_fits(const cJSON *obj, size_t max);
 /* The largest metadata / settings object accepted, in bytes of compact JSON. */
 #define INGEST_METADATA_MAX 16384
 
-/* A timestamptz column as RFC 3339 UTC with milliseconds, and as Unix microseconds. */
-#define INGEST_TS(col)     "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
-#define INGEST_MICROS(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
+/* A list's sort key (time column col, then id) as the hidden columns that st_http_reply_page
+ * makes the next cursor of. */
+#define INGEST_CURSOR(col, id)                                                                     \
+	"(extract(epoch FROM " col ") * 1000000)::bigint AS _cursor_micros, " id " AS _cursor_id"
 
 /* The caller's user id when the principal's subject is a UUID, else NULL (matches no member). */
 const char *ingest_caller_id(struct st_req *req);
