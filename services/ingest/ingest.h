@@ -268,6 +268,13 @@ bool ingest_json_fits(const cJSON *obj, size_t max);
 #define INGEST_CURSOR(col, id)                                                                     \
 	"(extract(epoch FROM " col ") * 1000000)::bigint AS _cursor_micros, " id " AS _cursor_id"
 
+/*
+ * Answers a list of the project named by the route's {id} (its members, its subjects) to a
+ * caller who may read it: sql takes $1 the project, $2/$3 the cursor's key (NULL on the first
+ * page), $4 the LIMIT, and selects INGEST_CURSOR's columns. Returns the status sent.
+ */
+int ingest_project_list(struct st_req *req, struct st_app *app, const char *sql);
+
 /* The caller's user id when the principal's subject is a UUID, else NULL (matches no member). */
 const char *ingest_caller_id(struct st_req *req);
 

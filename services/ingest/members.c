@@ -39,20 +39,8 @@ members_list(struct st_req *req, void *ctx)
 		"AND ($2::bigint IS NULL OR (added_at, user_id) > ('epoch'::timestamptz "
 		"+ $2::bigint * interval '1 microsecond', $3::uuid)) "
 		"ORDER BY added_at, user_id LIMIT $4::int";
-	struct st_app *app = ctx;
-	const char *id = st_http_param(req, "id");
-	struct st_page pg;
-	int status;
 
-	status = ingest_project_access(req, app, id, INGEST_READ, NULL);
-	if (status == 0)
-		status = st_page_read(req, INGEST_LIST_DEFAULT, INGEST_LIST_MAX, &pg);
-	if (status == 0) {
-		const char *params[] = { id, pg.after_micros, pg.after_id, pg.fetch };
-
-		status = st_http_reply_page(req, app->db, sql, 4, params, &pg);
-	}
-	return status;
+	return ingest_project_list(req, ctx, sql);
 }
 
 int

@@ -103,6 +103,24 @@ ingest_device_ok(const cJSON *device, const char *field, struct st_json_errs *er
 }
 
 int
+ingest_project_list(struct st_req *req, struct st_app *app, const char *sql)
+{
+	const char *project = st_http_param(req, "id");
+	struct st_page pg;
+	int status;
+
+	status = ingest_project_access(req, app, project, INGEST_READ, NULL);
+	if (status == 0)
+		status = st_page_read(req, INGEST_LIST_DEFAULT, INGEST_LIST_MAX, &pg);
+	if (status == 0) {
+		const char *params[] = { project, pg.after_micros, pg.after_id, pg.fetch };
+
+		status = st_http_reply_page(req, app->db, sql, 4, params, &pg);
+	}
+	return status;
+}
+
+int
 ingest_reply_kafka_error(struct st_req *req, enum st_err rc)
 {
 	(void)rc; /* every failure to publish is the event stream being unavailable for now */

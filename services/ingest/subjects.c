@@ -122,20 +122,7 @@ subjects_create(struct st_req *req, void *ctx)
 int
 subjects_list(struct st_req *req, void *ctx)
 {
-	struct st_app *app = ctx;
-	const char *project = st_http_param(req, "id");
-	struct st_page pg;
-	int status;
-
-	status = ingest_project_access(req, app, project, INGEST_READ, NULL);
-	if (status == 0)
-		status = st_page_read(req, INGEST_LIST_DEFAULT, INGEST_LIST_MAX, &pg);
-	if (status == 0) {
-		const char *params[] = { project, pg.after_micros, pg.after_id, pg.fetch };
-
-		status = st_http_reply_page(req, app->db, list_sql, 4, params, &pg);
-	}
-	return status;
+	return ingest_project_list(req, ctx, list_sql);
 }
 
 int
