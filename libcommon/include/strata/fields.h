@@ -107,8 +107,9 @@ bool st_fields_parse(const struct st_field *table, size_t n, const cJSON *body,
 
 /*
  * Reads req's body as a JSON object and parses it into out, which then owns the body. Returns
- * 0, or replies itself and returns the status: st_http_body_json_object's 415, 413 and 400, or
- * 400 with detail and errors[] for bad fields. Call st_fields_cleanup(out) in either case.
+ * 0, or replies itself and returns the status: st_http_body_json_object's 415, 413 and 400; 400
+ * for a body holding \u0000 (cJSON would cut the string there); or 400 with detail and
+ * errors[] for bad fields. Call st_fields_cleanup(out) in either case.
  */
 int st_fields_read(struct st_req *req, const struct st_field *table, size_t n,
 		   enum st_fields_mode mode, struct st_fields *out, const char *detail);
