@@ -139,7 +139,10 @@ schema_list_valid(const char *s)
 
 /*
  * Writes the libpq `options` value (server settings for every connection) into buf:
- * "-c search_path=<schema> -c statement_timeout=<ms>", each part only when set; "" for none.
+ * "-c DateStyle=ISO -c search_path=<schema> -c statement_timeout=<ms>", the last two only when
+ * set. DateStyle ISO fixes how times come back as text ("2026-01-01 00:00:00.125+00"), which
+ * st_db_row_json rewrites as RFC 3339 whatever the server's postgresql.conf says (the order of
+ * day and month, for input, stays the server's).
  * The schema is a comma-separated list of lowercase identifiers and nothing else, so that it
  * needs no quoting inside the options string. ST_ERR_INVALID for a bad schema or timeout.
  */
@@ -154,16 +157,19 @@ db_build_options(const char *schema, int statement_timeout_ms, char *buf, size_t
 		return ST_ERR_INVALID;
 	if (statement_timeout_ms < 0 || (schema != NULL && !schema_list_valid(schema)))
 		goto out;
-	buf[0] = '\0';
+	n = snprintf(buf, cap, "-c DateStyle=ISO");
+	if (n < 0 || (size_t)n >= cap)
+		goto out;
+	used = (size_t)n;
 	if (schema != NULL) {
-		n = snprintf(buf, cap, "-c search_path=%s", schema);
-		if (n < 0 || (size_t)n >= cap)
+		n = snprintf(buf + used, cap - used, " -c search_path=%s", schema);
+		if (n < 0 || (size_t)n >= cap - used)
 			goto out;
-		used = (size_t)n;
+		used += (size_t)n;
 	}
 	if (statement_timeout_ms > 0) {
-		n = snprintf(buf + used, cap - used, "%s-c statement_timeout=%d",
-			     used > 0 ? " " : "", statement_timeout_ms);
+		n = snprintf(buf + used, cap - used, " -c statement_timeout=%d",
+			     statement_timeout_ms);
 		if (n < 0 || (size_t)n >= cap - used)
 			goto out;
 	}

@@ -108,8 +108,8 @@ int st_db_col(const struct st_db_result *res, const char *name);
  * Values follow the column's PostgreSQL type: bool true/false; int2, int4, int8, oid, float4,
  * float8 and numeric a number (NaN a null; int8 past 2^53 loses precision); json and jsonb
  * embedded as JSON; timestamptz and timestamp (taken as UTC) RFC 3339 UTC with milliseconds
- * (st_time_format_rfc3339), which needs the server's DateStyle ISO (PostgreSQL's default),
- * with 'infinity' and times outside years 0000-9999 as PostgreSQL writes them; everything
+ * (st_time_format_rfc3339; the pool's connections set DateStyle ISO for it), with 'infinity'
+ * and times outside years 0000-9999 as PostgreSQL writes them; everything
  * else (text, uuid, varchar, date...) a string. SQL NULL is JSON null. The caller owns the
  * object (cJSON_Delete).
  */

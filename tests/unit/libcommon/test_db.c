@@ -5,6 +5,7 @@
  */
 #include <check.h>
 #include <libpq-fe.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "strata/db.h"
@@ -84,7 +85,7 @@ static const struct {
 
 START_TEST(options_table)
 {
-	char buf[256] = "junk";
+	char buf[256] = "junk", want[300];
 	enum st_err rc =
 		db_build_options(options[_i].schema, options[_i].timeout_ms, buf, sizeof(buf));
 
@@ -94,16 +95,23 @@ START_TEST(options_table)
 		return;
 	}
 	ck_assert_msg(rc == ST_OK, "refused: %s", options[_i].schema);
-	ck_assert_str_eq(buf, options[_i].want);
+	/* Every connection sets DateStyle ISO first: st_db_row_json reads times in that form. */
+	snprintf(want, sizeof(want), "-c DateStyle=ISO%s%s", options[_i].want[0] != '\0' ? " " : "",
+		 options[_i].want);
+	ck_assert_str_eq(buf, want);
 }
 END_TEST
 
 START_TEST(options_small_buffer)
 {
-	char buf[24];
+	char buf[40];
 
-	ck_assert_int_eq(db_build_options("auth", 0, buf, sizeof(buf)), ST_OK); /* 19 bytes */
+	ck_assert_int_eq(db_build_options("auth", 0, buf, sizeof(buf)), ST_OK); /* 36 bytes */
+	ck_assert_str_eq(buf, "-c DateStyle=ISO -c search_path=auth");
 	ck_assert_int_eq(db_build_options("auth", 5000, buf, sizeof(buf)), ST_ERR_INVALID);
+	ck_assert_str_eq(buf, "");
+	ck_assert_int_eq(db_build_options(NULL, 0, buf, 16),
+			 ST_ERR_INVALID); /* not even DateStyle */
 	ck_assert_str_eq(buf, "");
 	ck_assert_int_eq(db_build_options("auth", 0, buf, 0), ST_ERR_INVALID);
 }
