@@ -175,7 +175,7 @@ readings_export(struct st_req *req, void *ctx)
 	if (rc != ST_OK) {
 		st_db_release(app->db, conn);
 		atomic_fetch_sub(&exports_running, 1);
-		return ingest_reply_db_error(req, rc);
+		return st_http_reply_db_error(req, rc, "ingest");
 	}
 	o = st_malloc(sizeof(*o));
 	o->len = 0;

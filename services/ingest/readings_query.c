@@ -161,7 +161,7 @@ readings_get(struct st_req *req, void *ctx)
 		rc = st_db_pool_query(app->db, page_sql, 7, params, &res, NULL, 0);
 	}
 	if (rc != ST_OK)
-		return ingest_reply_db_error(req, rc);
+		return st_http_reply_db_error(req, rc, "ingest");
 	rows = st_db_rows(res);
 	out = cJSON_CreateObject();
 	items = cJSON_AddArrayToObject(out, "readings");

@@ -19,9 +19,8 @@
 #include "strata/hash.h"
 #include "strata/log.h"
 
-#define CACHE_BUCKETS    1024 /* power of two */
-#define CACHE_WAYS       8
-#define DB_RETRY_AFTER_S 2
+#define CACHE_BUCKETS 1024 /* power of two */
+#define CACHE_WAYS    8
 
 struct entry {
 	char session[INGEST_UUID_LEN];
@@ -187,10 +186,8 @@ session_cache_access(struct st_req *req, struct st_app *app, const char *id, enu
 		} else if ((rc == ST_ERR_UNAVAILABLE || rc == ST_ERR_TIMEOUT) &&
 			   lookup(id, sub, cache.stale_ms, &e) && e.exists) {
 			st_log(ST_LOG_DEBUG, "readings", "database away: stale session entry used");
-		} else if (rc == ST_ERR_UNAVAILABLE || rc == ST_ERR_TIMEOUT) {
-			return st_http_reply_unavailable(req, DB_RETRY_AFTER_S, "the database");
 		} else {
-			return ingest_reply_db_error(req, rc);
+			return st_http_reply_db_error(req, rc, "ingest");
 		}
 	}
 	if (!e.exists)
