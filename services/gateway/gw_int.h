@@ -31,9 +31,6 @@ bool gw_response_header_dropped(const char *name, const char *connection);
  * percent-encoded. False when it does not fit in cap. */
 bool gw_path_encode(const char *path, char *out, size_t cap);
 
-/* The client address: x_real_ip when it looks like an IPv4 or IPv6 address, else remote. */
-const char *gw_pick_client_addr(const char *x_real_ip, const char *remote);
-
 /* True when origin is in the NULL-terminated list (exact, case-sensitive match). */
 bool gw_origin_listed(char *const *origins, const char *origin);
 

@@ -99,33 +99,12 @@ gw_path_encode(const char *path, char *out, size_t cap)
 	return true;
 }
 
-ST_STATIC const char *
-gw_pick_client_addr(const char *x_real_ip, const char *remote)
-{
-	size_t n = x_real_ip ? strlen(x_real_ip) : 0;
-	bool colon = false, dot = false;
-
-	if (n == 0 || n > 45)
-		return remote;
-	for (size_t i = 0; i < n; i++) {
-		char ch = x_real_ip[i];
-
-		if (ch == ':')
-			colon = true;
-		else if (ch == '.')
-			dot = true;
-		else if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') ||
-			   (ch >= 'A' && ch <= 'F')))
-			return remote;
-	}
-	return (colon || dot) ? x_real_ip : remote;
-}
-
-/* The caller's address as internal services and the rate limiter see it. Borrowed. */
+/* The caller's address as internal services and the rate limiter see it: X-Real-IP or
+ * X-Forwarded-For only from a trusted proxy (TRUSTED_PROXIES). Borrowed. */
 static const char *
 client_addr(struct st_req *req)
 {
-	return gw_pick_client_addr(st_http_header(req, "X-Real-IP"), st_http_remote_addr(req));
+	return st_http_client_addr(req);
 }
 
 /* ---- CORS ---- */
