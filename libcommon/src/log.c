@@ -525,8 +525,10 @@ fields_collect(const char *fmt, va_list ap, struct st_log_field *fields, size_t 
 		if (*p == '%') {
 			int need;
 
-			if (!conv_parse(p, &cv))
+			if (!conv_parse(p, &cv)) {
+				c.in_field = false; /* its value would lack this conversion */
 				break;
+			}
 			if (c.in_field) {
 				struct st_log_field *f = &c.fields[c.n];
 				size_t at = c.vals_len + f->val_len;
