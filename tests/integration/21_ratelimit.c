@@ -10,11 +10,14 @@
  * client address: a spare gateway whose TRUSTED_PROXIES leaves out loopback, so that the test
  * (connecting from 127.0.0.1) is a direct, untrusted caller. Each of its requests names a new
  * X-Real-IP and X-Forwarded-For; the rate limit must still count them all against the real
- * peer, and refuse the one past the limit.
+ * peer, and refuse the one past the limit. Likewise a spare auth: failed logins that each claim
+ * a new address still lock the account for the real peer. A bad TRUSTED_PROXIES refuses to
+ * start.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <check.h>
+#include <cjson/cJSON.h>
 #include <fcntl.h>
 #include <hiredis/hiredis.h>
 #include <netinet/in.h>
@@ -29,6 +32,8 @@
 #include "../../services/gateway/ratelimit_lua.h"
 #include "gateway/gcra_cases.h"
 #include "harness.h"
+#include "strata/core.h"
+#include "strata/principal.h"
 #include "strata/redis.h"
 
 Suite *ratelimit_suite(void);
@@ -189,8 +194,10 @@ free_port(void)
 	return port;
 }
 
+/* Starts $STRATA_BIN/strata-<service> on a free port with the extra "K=V" settings and waits
+ * until it answers /healthz. */
 static void
-spare_start(struct spare *g, char *const *settings)
+spare_start(struct spare *g, const char *service, char *const *settings)
 {
 	char bin[512], port_s[32], auth_s[256];
 	int port = free_port();
@@ -198,7 +205,7 @@ spare_start(struct spare *g, char *const *settings)
 	snprintf(g->url, sizeof(g->url), "http://127.0.0.1:%d", port);
 	snprintf(g->log, sizeof(g->log), "/tmp/strata-it-ratelimit-XXXXXX");
 	close(mkstemp(g->log));
-	snprintf(bin, sizeof(bin), "%s/strata-gateway", it_env("STRATA_BIN", "bin"));
+	snprintf(bin, sizeof(bin), "%s/strata-%s", it_env("STRATA_BIN", "bin"), service);
 	snprintf(port_s, sizeof(port_s), "HTTP_PORT=%d", port);
 	snprintf(auth_s, sizeof(auth_s), "GATEWAY_AUTH_URL=%s", it_service_url("auth"));
 	g->pid = fork();
@@ -230,10 +237,10 @@ spare_start(struct spare *g, char *const *settings)
 			return;
 		usleep(100 * 1000);
 	}
-	ck_abort_msg("the spare gateway did not start (log: %s)", g->log);
+	ck_abort_msg("the spare %s did not start (log: %s)", service, g->log);
 }
 
-/* Stops the spare gateway by its pid; it must exit 0. */
+/* Stops the spare by its pid; it must exit 0. */
 static void
 spare_stop(struct spare *g)
 {
@@ -252,7 +259,7 @@ spare_stop(struct spare *g)
 		kill(g->pid, SIGKILL);
 		waitpid(g->pid, NULL, 0);
 	}
-	ck_assert_msg(status == 0, "the spare gateway exited %d (log: %s)", status, g->log);
+	ck_assert_msg(status == 0, "the spare exited %d (log: %s)", status, g->log);
 	unlink(g->log);
 }
 
@@ -268,7 +275,7 @@ START_TEST(direct_caller_cannot_choose_its_address)
 
 	/* the key of anonymous calls from 127.0.0.1: empty, so that exactly 3 pass */
 	redis_del(redis, "rl:default:ip:127.0.0.1");
-	spare_start(&g, settings);
+	spare_start(&g, "gateway", settings);
 	snprintf(url, sizeof(url), "%s/api/v1/projects", g.url);
 	for (int i = 0; i < 5; i++) {
 		char real[64], fwd[64];
@@ -289,6 +296,79 @@ START_TEST(direct_caller_cannot_choose_its_address)
 		      "a direct caller chose its own address: %ld %ld %ld %ld %ld", got[0], got[1],
 		      got[2], got[3], got[4]);
 	st_redis_destroy(redis);
+}
+END_TEST
+
+/* One login to the spare auth at url, as the gateway would send it (an anonymous principal)
+ * but with a client address of the caller's choosing. */
+static long
+spare_login(const char *url, const char *email, const char *password, int i)
+{
+	char principal[700], real[64], fwd[64], full[256], body[256];
+	const char *headers[] = { principal, real, fwd, "Content-Type: application/json", NULL };
+	struct it_resp r;
+	long st;
+
+	it_principal_header("anonymous", "anonymous", 0, principal, sizeof(principal));
+	snprintf(real, sizeof(real), "X-Real-IP: 198.51.100.%d", 10 + i);
+	snprintf(fwd, sizeof(fwd), "X-Forwarded-For: 203.0.113.%d", 10 + i);
+	snprintf(full, sizeof(full), "%s/api/v1/auth/login", url);
+	snprintf(body, sizeof(body), "{\"email\":\"%s\",\"password\":\"%s\"}", email, password);
+	st = it_http("POST", full, headers, body, &r);
+	it_resp_cleanup(&r);
+	return st;
+}
+
+/* The same for auth's lockout: failed logins from one untrusted peer, each naming a new
+ * address, lock the (account, peer) pair all the same. */
+START_TEST(direct_caller_cannot_dodge_the_lockout)
+{
+	static char trusted[] = "TRUSTED_PROXIES=192.0.2.0/24";
+	static char max[] = "AUTH_LOCKOUT_MAX=3";
+	char *settings[] = { trusted, max, NULL };
+	struct st_redis *redis = redis_client();
+	char email[96], rnd[40], body[256], principal[700], url[160], id[40];
+	const char *headers[] = { principal, "Content-Type: application/json", NULL };
+	struct spare g;
+	struct it_resp r;
+	long got[4], right;
+
+	st_uuid_v4(rnd, sizeof(rnd));
+	snprintf(email, sizeof(email), "it-trusted-%.8s@example.test", rnd);
+	spare_start(&g, "auth", settings);
+	it_principal_header("anonymous", "anonymous", 0, principal, sizeof(principal));
+	snprintf(url, sizeof(url), "%s/api/v1/auth/register", g.url);
+	snprintf(body, sizeof(body),
+		 "{\"email\":\"%s\",\"password\":\"Correct-horse-9\",\"name\":\"It\"}", email);
+	ck_assert_int_eq(it_http("POST", url, headers, body, &r), 201);
+	{
+		cJSON *doc = cJSON_Parse(r.body);
+
+		ck_assert_ptr_nonnull(doc);
+		ck_assert(st_strlcpy(id, cJSON_GetStringValue(cJSON_GetObjectItem(doc, "id")),
+				     sizeof(id)));
+		cJSON_Delete(doc);
+	}
+	it_resp_cleanup(&r);
+	for (int i = 0; i < 3; i++)
+		got[i] = spare_login(g.url, email, "Wrong-password-1", i);
+	/* the right password, from yet another claimed address: the pair is locked */
+	right = spare_login(g.url, email, "Correct-horse-9", 3);
+	got[3] = right;
+	/* the user goes, as an administrator would delete it */
+	it_principal_header("user", "it-admin", ST_SCOPE_ALL, principal, sizeof(principal));
+	snprintf(url, sizeof(url), "%s/api/v1/users/%s", g.url, id);
+	it_http("DELETE", url, headers, NULL, &r);
+	it_resp_cleanup(&r);
+	spare_stop(&g);
+	/* what this test counted against 127.0.0.1 for every account */
+	redis_del(redis, "auth:fail:ip:127.0.0.1");
+	redis_del(redis, "auth:lock:ip:127.0.0.1");
+	st_redis_destroy(redis);
+	for (int i = 0; i < 3; i++)
+		ck_assert_msg(got[i] == 401, "failed login %d: %ld", i + 1, got[i]);
+	ck_assert_msg(right == 429, "a direct caller dodged the lockout: %ld %ld %ld %ld", got[0],
+		      got[1], got[2], got[3]);
 }
 END_TEST
 
@@ -338,8 +418,9 @@ ratelimit_suite(void)
 	tcase_add_loop_test(lua, lua_case_table, 0, (int)ST_ARRAY_LEN(gcra_cases));
 	tcase_add_test(lua, lua_on_redis_clock_and_denylist);
 	suite_add_tcase(s, lua);
-	tcase_set_timeout(addr, 30);
+	tcase_set_timeout(addr, 60);
 	tcase_add_test(addr, direct_caller_cannot_choose_its_address);
+	tcase_add_test(addr, direct_caller_cannot_dodge_the_lockout);
 	tcase_add_test(addr, bad_trusted_proxies_refuses_to_start);
 	suite_add_tcase(s, addr);
 	return s;
