@@ -39,6 +39,7 @@ struct st_req {
 	const char *path;
 	struct st_http_params params;
 	char request_id[80];
+	char client_addr[48]; /* st_http_client_addr's answer, "" until asked */
 	struct st_principal principal;
 	bool has_principal;
 	char *body;

@@ -207,7 +207,7 @@ access_log(const struct st_req *req, size_t idx, int status, double ms)
 		return;
 	if (idx >= s->conf.nroutes && idx - s->conf.nroutes < ROUTE_UNMATCHED)
 		level = ST_LOG_DEBUG; /* probes every few seconds would drown the log */
-	st_log(level, "access", "%s %s status=%d ms=%.2f bytes=%zu remote=%s sub=%s",
+	st_log(level, "access", "method=%s path=%s status=%d ms=%.2f bytes=%zu remote=%s sub=%s",
 	       req->ri->request_method, req->path, status, ms, req->bytes_out, req->ri->remote_addr,
 	       req->has_principal ? req->principal.sub : "-");
 }

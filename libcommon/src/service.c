@@ -39,6 +39,8 @@ static const struct st_config_item shared_config[] = {
 	ST_CONFIG_BOOL("HTTP_ACCESS_LOG", true),
 	ST_CONFIG_STR("LOG_LEVEL", "info"),
 	ST_CONFIG_SECRET("INTERNAL_SECRET", NULL, 32),
+	/* Peers whose X-Real-IP / X-Forwarded-For are believed (st_http_client_addr). */
+	ST_CONFIG_STR("TRUSTED_PROXIES", "127.0.0.0/8,::1/128"),
 	ST_CONFIG_INT("PRINCIPAL_MAX_AGE_MS", 30000, 1000, 600000),
 	ST_CONFIG_INT("SHUTDOWN_DRAIN_MS", 0, 0, 60000),
 	ST_CONFIG_INT("HTTPC_CONNECT_TIMEOUT_MS", 1000, 10, 60000),
@@ -121,6 +123,12 @@ load_config(struct service_run *run, struct st_config *cfg)
 			"strata-%s: configuration error: LOG_LEVEL=%s: expected debug, info, "
 			"warn or error\n",
 			svc->name, st_config_str(cfg, "LOG_LEVEL"));
+		return ST_ERR_INVALID;
+	}
+	if (st_http_trusted_parse(st_config_str(cfg, "TRUSTED_PROXIES"), &run->trusted_proxies, err,
+				  sizeof(err)) != ST_OK) {
+		fprintf(stderr, "strata-%s: configuration error: TRUSTED_PROXIES: %s\n", svc->name,
+			err);
 		return ST_ERR_INVALID;
 	}
 	st_log_init(svc->name, level);
@@ -236,6 +244,7 @@ start_http(struct service_run *run)
 		.access_log = st_config_bool(cfg, "HTTP_ACCESS_LOG"),
 		.require_principal = !run->svc->public_edge,
 		.internal_secret = run->app.internal_secret,
+		.trusted_proxies = run->trusted_proxies,
 		.principal_max_age_ms = st_config_int(cfg, "PRINCIPAL_MAX_AGE_MS"),
 		.routes = run->svc->routes,
 		.nroutes = run->svc->nroutes,
@@ -324,6 +333,7 @@ out:
 	shutdown_all(&run);
 	if (code == 0)
 		st_log(ST_LOG_INFO, "service", "stopped cleanly");
+	st_http_trusted_destroy(run.trusted_proxies);
 	st_config_destroy(cfg);
 	return code;
 }

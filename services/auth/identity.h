@@ -92,8 +92,8 @@ void auth_audit_flush(struct st_app *app);
 
 /* ---- users.c and users_admin.c ---- */
 
-/* The client's address: X-Real-IP (set by the gateway) when well-formed, else the peer's.
- * Borrowed from the request. */
+/* The client's address (st_http_client_addr): X-Real-IP, set by the gateway, only from a
+ * trusted proxy (TRUSTED_PROXIES), else the peer's. Borrowed from the request. */
 const char *auth_client_addr(struct st_req *req);
 
 /* Longest email accepted, in bytes (RFC 5321's limit on a path). */

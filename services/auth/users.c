@@ -24,19 +24,7 @@
 const char *
 auth_client_addr(struct st_req *req)
 {
-	const char *real = st_http_header(req, "X-Real-IP");
-	size_t n = 0;
-
-	if (real == NULL)
-		return st_http_remote_addr(req);
-	for (; real[n] != '\0'; n++) {
-		char c = real[n];
-
-		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') ||
-		      c == '.' || c == ':'))
-			return st_http_remote_addr(req);
-	}
-	return (n >= 2 && n <= 45) ? real : st_http_remote_addr(req);
+	return st_http_client_addr(req);
 }
 
 bool

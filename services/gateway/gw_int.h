@@ -12,7 +12,8 @@
 
 /* ---- the proxy's header policy (proxy_headers.c) ---- */
 
-/* The caller's address as internal services and the rate limiter see it. Borrowed. */
+/* The caller's address as internal services and the rate limiter see it: X-Real-IP or
+ * X-Forwarded-For only from a trusted proxy (TRUSTED_PROXIES, st_http_client_addr). Borrowed. */
 const char *gw_client_addr(struct st_req *req);
 
 /*
@@ -52,9 +53,6 @@ bool gw_request_header_dropped(const char *name, const char *connection);
 /* True for a response header that stops at the gateway: hop-by-hop ones, and the framing,
  * type and request id that the gateway's own answer carries. */
 bool gw_response_header_dropped(const char *name, const char *connection);
-
-/* The client address: x_real_ip when it looks like an IPv4 or IPv6 address, else remote. */
-const char *gw_pick_client_addr(const char *x_real_ip, const char *remote);
 
 /* -- proxy.c -- */
 

@@ -51,32 +51,10 @@ gw_response_header_dropped(const char *name, const char *connection)
 	return gw_hop_by_hop(name, connection) || named(name, own, ST_ARRAY_LEN(own));
 }
 
-ST_STATIC const char *
-gw_pick_client_addr(const char *x_real_ip, const char *remote)
-{
-	size_t n = x_real_ip ? strlen(x_real_ip) : 0;
-	bool colon = false, dot = false;
-
-	if (n == 0 || n > 45)
-		return remote;
-	for (size_t i = 0; i < n; i++) {
-		char ch = x_real_ip[i];
-
-		if (ch == ':')
-			colon = true;
-		else if (ch == '.')
-			dot = true;
-		else if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') ||
-			   (ch >= 'A' && ch <= 'F')))
-			return remote;
-	}
-	return (colon || dot) ? x_real_ip : remote;
-}
-
 const char *
 gw_client_addr(struct st_req *req)
 {
-	return gw_pick_client_addr(st_http_header(req, "X-Real-IP"), st_http_remote_addr(req));
+	return st_http_client_addr(req);
 }
 
 /* ---- the response head for the client ---- */

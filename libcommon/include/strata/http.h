@@ -60,6 +60,9 @@ struct st_http_conf {
 	st_http_ready_check *ready; /* may be NULL: ready while not draining */
 	void *ready_ctx;
 	struct st_metrics *metrics; /* borrowed; required */
+	/* Peers whose X-Real-IP and X-Forwarded-For are believed (st_http_client_addr).
+	 * Borrowed; NULL: loopback only. */
+	const struct st_http_trusted *trusted_proxies;
 };
 
 /* Starts listening and serving. ST_ERR_IO when the port cannot be bound (the detail is
@@ -91,6 +94,38 @@ const char *st_http_request_id(const struct st_req *req);
 /* The verified principal, NULL when the request carried none. Borrowed. */
 const struct st_principal *st_http_principal(const struct st_req *req);
 const char *st_http_remote_addr(const struct st_req *req);
+
+/* ---- the client's address (http_client_addr.c) ---- */
+
+/* A list of trusted proxies (TRUSTED_PROXIES): CIDRs, IPv4 and IPv6. */
+struct st_http_trusted;
+
+/*
+ * Parses a comma-separated list of CIDRs ("127.0.0.0/8, ::1/128"; an address without "/bits"
+ * stands for itself; "" trusts nobody). ST_ERR_INVALID with one line in err naming the bad
+ * entry. The caller owns *out: st_http_trusted_destroy it.
+ */
+enum st_err st_http_trusted_parse(const char *list, struct st_http_trusted **out, char *err,
+				  size_t errcap);
+/* Accepts NULL. */
+void st_http_trusted_destroy(struct st_http_trusted *t);
+/* True when addr (an IPv4 or IPv6 address) is in the list; t NULL: the default, loopback. */
+bool st_http_trusted_has(const struct st_http_trusted *t, const char *addr);
+
+/*
+ * The client's address, for rate limits, lockouts and logs: the peer's, unless the peer is a
+ * trusted proxy (the server's trusted_proxies), in which case X-Real-IP when it names an
+ * untrusted address, else X-Forwarded-For's first untrusted hop from the right. A direct
+ * caller cannot choose its address. Canonical form (inet_ntop; IPv4-mapped as IPv4).
+ * Borrowed: valid until the request ends.
+ */
+const char *st_http_client_addr(struct st_req *req);
+
+/* The same choice from its inputs (x_real_ip and xff may be NULL), into out (at least 46
+ * bytes); a peer that is not an address is copied as it is. */
+void st_http_client_addr_pick(const struct st_http_trusted *t, const char *peer,
+			      const char *x_real_ip, const char *xff, char *out, size_t cap);
+
 /* The CivetWeb connection, for what this module does not wrap (proxying, websockets). */
 struct mg_connection *st_http_conn(struct st_req *req);
 
