@@ -7,7 +7,7 @@
 SHELL := /bin/bash
 CC ?= cc
 SERVICES := gateway auth ingest statistics alerting scheduler storage
-TOOLS := migrate kafka-topics
+TOOLS := migrate kafka-topics keys
 
 ifeq ($(SAN),1)
 BUILD := build/asan

@@ -134,15 +134,22 @@ serve_builtin(struct st_req *req, int *status)
 	return -1;
 }
 
-/* Verifies the principal header; on failure answers 401 and returns false. */
+/* Verifies the principal header for this service and this request (its method, path as
+ * routed, raw query); on failure answers 401 and returns false. */
 static bool
 check_principal(struct st_req *req, int *status)
 {
 	const struct st_http_conf *c = &req->srv->conf;
 	const char *header = mg_get_header(req->conn, ST_PRINCIPAL_HEADER);
-	char why[64];
+	const struct st_principal_bind bind = {
+		.method = req->ri->request_method,
+		.path = req->path,
+		.query = req->ri->query_string,
+	};
+	char why[64] = "no keys";
 
-	if (st_principal_verify(header, c->internal_secret, st_now_wall_ms(),
+	if (c->principal_keys == NULL ||
+	    st_principal_verify(header, c->principal_keys, &bind, st_now_wall_ms(),
 				c->principal_max_age_ms, &req->principal, why,
 				sizeof(why)) != ST_OK) {
 		st_log(ST_LOG_WARN, "http", "principal refused reason=\"%s\" path=%s", why,

@@ -162,7 +162,7 @@ gw_authn_create(struct st_app *app, struct gw_authn **out)
 	jc = (struct gw_jwks_conf){
 		.httpc = app->httpc,
 		.auth_url = a->auth_url,
-		.internal_secret = app->internal_secret,
+		.principal_keys = app->principal_keys,
 		.timeout_ms = a->timeout_ms,
 		.refresh_s = (int)st_config_int(cfg, "GATEWAY_JWKS_REFRESH_S"),
 		.unknown_kid_min_s = 10,
@@ -319,8 +319,10 @@ out:
 static enum st_err
 apikey_ask(struct gw_authn *a, struct st_req *req, const char *key, struct cred *c)
 {
+	static const struct st_principal_bind bind = { "POST", "/internal/v1/api-keys/verify",
+						       NULL };
 	struct st_principal p;
-	char url[512], principal[512], line[600];
+	char url[512], principal[ST_PRINCIPAL_WIRE_MAX], line[600];
 	const char *headers[] = { line, "Content-Type: application/json", NULL };
 	cJSON *doc = cJSON_CreateObject();
 	struct st_httpc_req hreq = {
@@ -335,14 +337,15 @@ apikey_ask(struct gw_authn *a, struct st_req *req, const char *key, struct cred 
 	principal_fill(&p, "service", "gateway", ST_SCOPE_NONE);
 	st_strlcpy(p.request_id, st_http_request_id(req), sizeof(p.request_id));
 	p.issued_ms = st_now_wall_ms();
-	rc = st_principal_sign(&p, a->app->internal_secret, principal, sizeof(principal));
+	rc = st_principal_sign(&p, a->app->principal_keys, "auth", &bind, principal,
+			       sizeof(principal));
 	if (rc != ST_OK) {
 		cJSON_Delete(doc);
 		st_log(ST_LOG_ERROR, "authn", "cannot sign the gateway principal");
 		return ST_ERR_UNAVAILABLE;
 	}
 	snprintf(line, sizeof(line), "%s: %s", ST_PRINCIPAL_HEADER, principal);
-	snprintf(url, sizeof(url), "%s/internal/v1/api-keys/verify", a->auth_url);
+	snprintf(url, sizeof(url), "%s%s", a->auth_url, bind.path);
 	cJSON_AddStringToObject(doc, "key", key);
 	body = st_json_print(doc, &len);
 	cJSON_Delete(doc);

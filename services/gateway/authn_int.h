@@ -46,12 +46,13 @@ struct gw_jwt_claims {
 
 /* Where the key set comes from. Strings borrowed: they must outlive the cache. */
 struct gw_jwks_conf {
-	struct st_httpc *httpc;      /* NULL: never fetch; keys only through gw_jwks_load */
-	const char *auth_url;        /* GATEWAY_AUTH_URL */
-	const char *internal_secret; /* signs the gateway's service principal */
-	int timeout_ms;              /* per fetch */
-	int refresh_s;               /* GATEWAY_JWKS_REFRESH_S: periodic refetch */
-	int unknown_kid_min_s;       /* at most one refetch for unknown kids this often */
+	struct st_httpc *httpc; /* NULL: never fetch; keys only through gw_jwks_load */
+	const char *auth_url;   /* GATEWAY_AUTH_URL */
+	/* The gateway's pair keys: signs its own principal for auth (borrowed). */
+	const struct st_principal_keys *principal_keys;
+	int timeout_ms;        /* per fetch */
+	int refresh_s;         /* GATEWAY_JWKS_REFRESH_S: periodic refetch */
+	int unknown_kid_min_s; /* at most one refetch for unknown kids this often */
 };
 
 struct gw_jwks;

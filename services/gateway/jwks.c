@@ -229,8 +229,9 @@ gw_jwks_count(struct gw_jwks *ks)
 static enum st_err
 fetch(struct gw_jwks *ks)
 {
+	static const struct st_principal_bind bind = { "GET", "/api/v1/auth/jwks", NULL };
 	struct st_principal p;
-	char url[512], line[600], principal[512];
+	char url[512], line[600], principal[ST_PRINCIPAL_WIRE_MAX];
 	const char *headers[] = { line, NULL };
 	struct st_httpc_req req = {
 		.method = "GET", .url = url, .headers = headers, .timeout_ms = ks->conf.timeout_ms
@@ -242,8 +243,9 @@ fetch(struct gw_jwks *ks)
 	st_strlcpy(p.sub, "gateway", sizeof(p.sub));
 	st_strlcpy(p.kind, "service", sizeof(p.kind));
 	p.issued_ms = st_now_wall_ms();
-	snprintf(url, sizeof(url), "%s/api/v1/auth/jwks", ks->conf.auth_url);
-	rc = st_principal_sign(&p, ks->conf.internal_secret, principal, sizeof(principal));
+	snprintf(url, sizeof(url), "%s%s", ks->conf.auth_url, bind.path);
+	rc = st_principal_sign(&p, ks->conf.principal_keys, "auth", &bind, principal,
+			       sizeof(principal));
 	if (rc != ST_OK)
 		return rc;
 	snprintf(line, sizeof(line), "%s: %s", ST_PRINCIPAL_HEADER, principal);

@@ -217,7 +217,8 @@ gw_proxy(struct st_req *req, struct st_app *app, const char *base_url, const str
 	const struct mg_request_info *ri = mg_get_request_info(st_http_conn(req));
 	struct relay rl = { .req = req };
 	struct st_principal signed_p = *p;
-	char principal[512], path[4096], *url = NULL, *store = NULL;
+	struct st_principal_bind bind;
+	char principal[ST_PRINCIPAL_WIRE_MAX], path[4096], *url = NULL, *store = NULL;
 	const char **headers = NULL;
 	const char *name = upstream_name(gw, base_url);
 	int64_t body_len = 0;
@@ -228,8 +229,12 @@ gw_proxy(struct st_req *req, struct st_app *app, const char *base_url, const str
 
 	st_strlcpy(signed_p.request_id, st_http_request_id(req), sizeof(signed_p.request_id));
 	signed_p.issued_ms = st_now_wall_ms();
-	if (st_principal_sign(&signed_p, app->internal_secret, principal, sizeof(principal)) !=
-	    ST_OK) {
+	/* Bound to this service and to the request as it will route it: the decoded path that
+	 * gw_path_encode sends, the query as the client sent it. */
+	bind = (struct st_principal_bind){ st_http_method(req), st_http_path(req),
+					   ri->query_string };
+	if (st_principal_sign(&signed_p, app->principal_keys, name, &bind, principal,
+			      sizeof(principal)) != ST_OK) {
 		status = st_http_reply_problem(req, 500, "the caller's identity could not be sent");
 		goto out;
 	}

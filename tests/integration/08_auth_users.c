@@ -36,7 +36,8 @@ call(const char *method, const char *path, const char *kind, const char *sub, un
 	const char *hdrs[4];
 	size_t n = 0;
 
-	it_principal_header(kind, sub, scopes, principal, sizeof(principal));
+	snprintf(url, sizeof(url), "%s%s", it_service_url("auth"), path);
+	it_principal_header(method, url, kind, sub, scopes, principal, sizeof(principal));
 	hdrs[n++] = principal;
 	if (addr != NULL) {
 		snprintf(real_ip, sizeof(real_ip), "X-Real-IP: %s", addr);
@@ -45,7 +46,6 @@ call(const char *method, const char *path, const char *kind, const char *sub, un
 	if (body != NULL)
 		hdrs[n++] = "Content-Type: application/json";
 	hdrs[n] = NULL;
-	snprintf(url, sizeof(url), "%s%s", it_service_url("auth"), path);
 	return it_http(method, url, hdrs, body, r);
 }
 

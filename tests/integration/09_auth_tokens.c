@@ -111,7 +111,7 @@ call(const char *method, const char *path, const char *kind, const char *sub, un
 	char principal[700];
 	const char *hdrs[4] = { principal, "Content-Type: application/json", extra, NULL };
 
-	it_principal_header(kind, sub, scopes, principal, sizeof(principal));
+	it_principal_header(method, url(path), kind, sub, scopes, principal, sizeof(principal));
 	return it_http(method, url(path), hdrs, body, r);
 }
 

@@ -86,8 +86,9 @@ as_admin(const char *method, const char *path, struct it_resp *r)
 	char principal[700], url[512];
 	const char *hdrs[] = { principal, NULL };
 
-	it_principal_header("user", "it-admin", ST_SCOPE_ALL, principal, sizeof(principal));
 	snprintf(url, sizeof(url), "%s%s", it_service_url("ingest"), path);
+	it_principal_header(method, url, "user", "it-admin", ST_SCOPE_ALL, principal,
+			    sizeof(principal));
 	return it_http(method, url, hdrs, NULL, r);
 }
 

@@ -318,6 +318,7 @@ spawn_writer(int port, const char *log_path)
 			dup2(fd, STDOUT_FILENO);
 		}
 		setenv("HTTP_PORT", portv, 1);
+		setenv("PRINCIPAL_KEYS", it_principal_keys("ingest"), 1);
 		setenv("INGEST_WRITERS", "1", 1);
 		setenv("INGEST_WRITER_GROUP", it_env("INGEST_WRITER_GROUP", "ingest-writers"), 1);
 		execl(path, path, (char *)NULL);

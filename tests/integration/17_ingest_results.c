@@ -176,8 +176,9 @@ drop_user(const struct user *u)
 
 	if (u->id[0] == '\0')
 		return;
-	it_principal_header("user", "it-admin", ST_SCOPE_ALL, principal, sizeof(principal));
 	snprintf(url, sizeof(url), "%s/api/v1/users/%s", it_service_url("auth"), u->id);
+	it_principal_header("DELETE", url, "user", "it-admin", ST_SCOPE_ALL, principal,
+			    sizeof(principal));
 	it_http("DELETE", url, h, NULL, &r);
 	it_resp_cleanup(&r);
 }
@@ -467,11 +468,14 @@ START_TEST(a_device_uploads)
 	const char *h[] = { principal, "Content-Type: text/csv", NULL };
 	struct it_resp r;
 
-	it_principal_header("apikey", fx.owner.id, ST_SCOPE_INGEST, principal, sizeof(principal));
 	snprintf(url, sizeof(url), "%s/api/v1/sessions/%s/results", it_service_url("ingest"),
 		 fx.session);
+	it_principal_header("POST", url, "apikey", fx.owner.id, ST_SCOPE_INGEST, principal,
+			    sizeof(principal));
 	ck_assert_int_eq(it_http("POST", url, h, sample, &r), 201);
 	it_resp_cleanup(&r);
+	it_principal_header("GET", url, "apikey", fx.owner.id, ST_SCOPE_INGEST, principal,
+			    sizeof(principal));
 	ck_assert_int_eq(it_http("GET", url, h, NULL, &r), 403);
 	it_resp_cleanup(&r);
 }

@@ -220,6 +220,7 @@ spare_start(struct spare *g, const char *service, char *const *settings)
 		putenv(port_s);
 		putenv(auth_s);
 		putenv("HTTP_THREADS=8");
+		setenv("PRINCIPAL_KEYS", it_principal_keys(service), 1);
 		for (size_t i = 0; settings[i] != NULL; i++)
 			putenv(settings[i]);
 		execl(bin, bin, (char *)NULL);
@@ -309,7 +310,8 @@ spare_login(const char *url, const char *email, const char *password, int i)
 	struct it_resp r;
 	long st;
 
-	it_principal_header("anonymous", "anonymous", 0, principal, sizeof(principal));
+	it_principal_header_at("auth", "POST", "/api/v1/auth/login", "anonymous", "anonymous", 0,
+			       principal, sizeof(principal));
 	snprintf(real, sizeof(real), "X-Real-IP: 198.51.100.%d", 10 + i);
 	snprintf(fwd, sizeof(fwd), "X-Forwarded-For: 203.0.113.%d", 10 + i);
 	snprintf(full, sizeof(full), "%s/api/v1/auth/login", url);
@@ -336,7 +338,8 @@ START_TEST(direct_caller_cannot_dodge_the_lockout)
 	st_uuid_v4(rnd, sizeof(rnd));
 	snprintf(email, sizeof(email), "it-trusted-%.8s@example.test", rnd);
 	spare_start(&g, "auth", settings);
-	it_principal_header("anonymous", "anonymous", 0, principal, sizeof(principal));
+	it_principal_header_at("auth", "POST", "/api/v1/auth/register", "anonymous", "anonymous", 0,
+			       principal, sizeof(principal));
 	snprintf(url, sizeof(url), "%s/api/v1/auth/register", g.url);
 	snprintf(body, sizeof(body),
 		 "{\"email\":\"%s\",\"password\":\"Correct-horse-9\",\"name\":\"It\"}", email);
@@ -356,7 +359,9 @@ START_TEST(direct_caller_cannot_dodge_the_lockout)
 	right = spare_login(g.url, email, "Correct-horse-9", 3);
 	got[3] = right;
 	/* the user goes, as an administrator would delete it */
-	it_principal_header("user", "it-admin", ST_SCOPE_ALL, principal, sizeof(principal));
+	snprintf(url, sizeof(url), "/api/v1/users/%s", id);
+	it_principal_header_at("auth", "DELETE", url, "user", "it-admin", ST_SCOPE_ALL, principal,
+			       sizeof(principal));
 	snprintf(url, sizeof(url), "%s/api/v1/users/%s", g.url, id);
 	it_http("DELETE", url, headers, NULL, &r);
 	it_resp_cleanup(&r);

@@ -4,9 +4,9 @@
  * Prometheus metrics, and the built-in /healthz, /readyz and /metrics.
  *
  * Internal services set `require_principal`: every request except /healthz, /readyz and
- * /metrics must then carry a valid, fresh X-Strata-Principal, checked before routing (so an
- * unknown path reveals nothing to an unsigned caller), and the principal must hold the
- * route's scopes.
+ * /metrics must then carry a valid, fresh X-Strata-Principal signed for this service and this
+ * request (method, path, query), checked before routing (so an unknown path reveals nothing
+ * to an unsigned caller), and the principal must hold the route's scopes.
  *
  * A handler answers through exactly one st_http_reply_* call (or a stream) and returns what
  * that call returned: the status, which feeds the access log and the metrics.
@@ -52,7 +52,9 @@ struct st_http_conf {
 	int request_timeout_ms;
 	bool access_log; /* one info line per request (health probes at debug) */
 	bool require_principal;
-	const char *internal_secret;   /* with require_principal */
+	/* With require_principal: the pair keys that verify principals sent to this service
+	 * (named `service`); borrowed, must outlive the server. */
+	const struct st_principal_keys *principal_keys;
 	int64_t principal_max_age_ms;  /* freshness window for the principal */
 	const struct st_route *routes; /* borrowed: must outlive the server */
 	size_t nroutes;
