@@ -25,6 +25,7 @@
 
 #include "authn_int.h"
 #include "strata/httpc.h"
+#include "strata/json.h"
 #include "strata/log.h"
 #include "strata/redis.h"
 
@@ -297,7 +298,8 @@ rfc3339_ms(const char *s, int64_t *out)
 static bool
 apikey_answer(const char *body, size_t len, struct cred *c)
 {
-	cJSON *doc = cJSON_ParseWithLength(body, len);
+	char err[128];
+	cJSON *doc = st_json_parse(body, len, err, sizeof(err));
 	const char *user = member_str(doc, "user_id");
 	const cJSON *scopes = cJSON_GetObjectItemCaseSensitive(doc, "scopes"), *item;
 	const cJSON *expires = cJSON_GetObjectItemCaseSensitive(doc, "expires_at");

@@ -15,7 +15,7 @@ struct st_httpc;
 /* Why a token was refused. gw_jwt_reason names each for a 401 problem's detail. */
 enum gw_jwt_result {
 	GW_JWT_OK,
-	GW_JWT_MALFORMED,   /* not three base64url parts of JSON */
+	GW_JWT_MALFORMED,   /* not three base64url parts of JSON objects; a repeated key */
 	GW_JWT_ALG,         /* header alg is not RS256 */
 	GW_JWT_UNKNOWN_KID, /* no kid, or one the JWKS does not hold (after one refresh) */
 	GW_JWT_SIGNATURE,   /* the signature does not verify with that key */
@@ -73,11 +73,13 @@ enum st_err gw_jwks_load(struct gw_jwks *ks, const char *json, size_t len);
 size_t gw_jwks_count(struct gw_jwks *ks);
 
 /*
- * Verifies a compact JWS: the header (decoded here, not by libjwt) must say alg RS256 and a
- * kid of the key set (an unknown kid triggers one refetch, at most every unknown_kid_min_s);
- * the signature is checked by libjwt with that key's PEM and the algorithm libjwt used is
- * checked again; then the claims (gw_jwt_check_claims) at now_s. Fills out on GW_JWT_OK.
- * May block on a JWKS fetch (bounded by timeout_ms).
+ * Verifies a compact JWS with libcommon's jwt.c: it must decode (three base64url parts of
+ * JSON objects, none repeating a key: GW_JWT_MALFORMED), its header must say alg RS256 (the
+ * algorithm of every key of the set: GW_JWT_ALG) and a kid of the key set (an unknown kid
+ * triggers one refetch, at most every unknown_kid_min_s); the signature is checked with that
+ * key, the algorithm pinned by the key (GW_JWT_SIGNATURE); then the claims
+ * (gw_jwt_check_claims) at now_s. Fills out on GW_JWT_OK. May block on a JWKS fetch (bounded
+ * by timeout_ms).
  */
 enum gw_jwt_result gw_jwt_verify(struct gw_jwks *ks, const struct gw_jwt_conf *conf,
 				 const char *token, int64_t now_s, struct gw_jwt_claims *out);
