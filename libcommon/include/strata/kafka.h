@@ -160,6 +160,21 @@ void st_kafka_consumer_stats(struct st_kafka_consumer *c, struct st_kafka_consum
  */
 char *st_cloudevent_build(const char *source, const char *type, const char *subject, cJSON *data);
 
+/* Room for an envelope's head with short attributes (a UUID subject, source and type of a few
+ * dozen bytes); attributes needing escapes take up to six bytes a byte. */
+#define ST_CLOUDEVENT_HEAD_MAX 320
+
+/*
+ * The same envelope for a caller that writes the data's JSON text itself (the readings path,
+ * which must not build a tree of ten thousand readings): writes into buf, NUL-terminated,
+ * {"specversion":"1.0","id":...,"datacontenttype":"application/json","data": when data is true
+ * (the caller appends its JSON text and one closing brace), else the whole envelope without
+ * data. Attributes are JSON-escaped. Returns the length, 0 when source or type is NULL or ""
+ * or when it does not fit in cap (nothing usable is left in buf then).
+ */
+size_t st_cloudevent_head(const char *source, const char *type, const char *subject, bool data,
+			  char *buf, size_t cap);
+
 /*
  * Parses and validates an envelope: a JSON object and nothing after it; specversion must be
  * "1.0"; id, source and type non-empty strings; subject, datacontenttype and dataschema strings
