@@ -5,20 +5,20 @@
  * A document whose objects repeat a key is refused. cJSON keeps the first of two members of one
  * name and other parsers (jansson, most JavaScript engines) the last, so a document with a
  * repeated key means two things at once; see STYLE.md. The check walks the parsed tree: small
- * objects compare their names pairwise, larger ones go through an open-addressing table keyed
- * by SipHash (libsodium's crypto_shorthash) under a key drawn at start, so that names a client
- * chose cannot all land in one bucket. Each object costs time linear in its size either way.
+ * objects compare their names pairwise, larger ones go through an open-addressing table on
+ * the keyed hash (hash.h), so that names a client chose cannot all land in one bucket. Each object
+ * costs time linear in its size either way.
  */
 #include "strata/json.h"
 
 #include <math.h>
-#include <pthread.h>
-#include <sodium.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "strata/hash.h"
 
 /* Objects of at most this many members compare names pairwise (at most 28 comparisons). */
 #define PAIRWISE_MAX 8
@@ -46,26 +46,6 @@ st_json_errs_add(struct st_json_errs *errs, const char *field, const char *fmt, 
 }
 
 /* ---- repeated keys ---- */
-
-static pthread_once_t hash_key_once = PTHREAD_ONCE_INIT;
-static unsigned char hash_key[crypto_shorthash_KEYBYTES];
-
-static void
-hash_key_init(void)
-{
-	st_random_bytes(hash_key, sizeof(hash_key));
-}
-
-static uint64_t
-name_hash(const char *name)
-{
-	unsigned char out[crypto_shorthash_BYTES];
-	uint64_t h;
-
-	crypto_shorthash(out, (const unsigned char *)name, strlen(name), hash_key);
-	memcpy(&h, out, sizeof(h));
-	return h;
-}
 
 /* Scratch slots for the large objects of one walk, grown to the largest. */
 struct name_table {
@@ -97,7 +77,7 @@ object_repeat(const cJSON *obj, size_t n, struct name_table *t)
 	mask = cap - 1;
 	memset(t->slots, 0, cap * sizeof(*t->slots));
 	for (a = obj->child; a != NULL; a = a->next) {
-		size_t i = (size_t)name_hash(a->string) & mask;
+		size_t i = (size_t)st_hash_keyed(a->string, strlen(a->string)) & mask;
 
 		while (t->slots[i] != NULL) {
 			if (strcmp(t->slots[i], a->string) == 0)
@@ -143,7 +123,6 @@ st_json_repeated_key(const cJSON *json)
 	struct name_table t = { NULL, 0 };
 	const char *name;
 
-	pthread_once(&hash_key_once, hash_key_init);
 	name = tree_repeat(json, &t);
 	st_free(t.slots);
 	return name;

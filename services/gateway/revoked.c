@@ -10,19 +10,19 @@
  * The set is bounded: an entry lives until its token's exp; at REVOKED_MAX entries the one
  * whose token expires first is forgotten (the shortest window of harm), counted in
  * gateway_revocations_evicted_total. It is a binary min-heap on exp, for expiry and eviction,
- * indexed by an open-addressing table on SipHash of the jti (linear probing, deletion by
+ * indexed by an open-addressing table on the keyed hash of the jti (linear probing, deletion by
  * backward shift), for the lookup each Bearer request makes under one mutex.
  */
 #include <errno.h>
 #include <hiredis/hiredis.h>
 #include <pthread.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "authn_int.h"
+#include "strata/hash.h"
 #include "strata/log.h"
 #include "strata/metrics.h"
 #include "strata/redis.h"
@@ -45,7 +45,6 @@ struct gw_revoked {
 	size_t n, cap;
 	size_t *slots; /* heap index + 1; 0: empty */
 	size_t mask;   /* table size - 1 */
-	unsigned char key[crypto_shorthash_KEYBYTES];
 	uint64_t evicted;
 
 	struct st_redis *redis; /* NULL: no thread */
@@ -58,14 +57,9 @@ struct gw_revoked {
 };
 
 static uint64_t
-jti_hash(const struct gw_revoked *r, const char *jti)
+jti_hash(const char *jti)
 {
-	unsigned char out[crypto_shorthash_BYTES];
-	uint64_t h;
-
-	crypto_shorthash(out, (const unsigned char *)jti, strlen(jti), r->key);
-	memcpy(&h, out, sizeof(h));
-	return h;
+	return st_hash_keyed(jti, strlen(jti));
 }
 
 /* The table slot holding jti, or the empty slot where it would go. */
@@ -165,7 +159,6 @@ gw_revoked_new(size_t cap)
 	r->heap = st_calloc(cap, sizeof(*r->heap));
 	r->slots = st_calloc(size, sizeof(*r->slots));
 	r->mask = size - 1;
-	st_random_bytes(r->key, sizeof(r->key));
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_mutex_init(&r->stop_lock, NULL);
 	{
@@ -189,7 +182,7 @@ gw_revoked_add(struct gw_revoked *r, const char *jti, int64_t exp, int64_t now_s
 
 	if (!st_principal_field_ok(jti, GW_JTI_MAX + 1) || exp <= now_s || r->cap == 0)
 		return false;
-	h = jti_hash(r, jti);
+	h = jti_hash(jti);
 	pthread_mutex_lock(&r->mu);
 	while (r->n > 0 && r->heap[0].exp <= now_s)
 		pop_first(r);
@@ -232,7 +225,7 @@ gw_revoked_has(struct gw_revoked *r, const char *jti, int64_t now_s)
 
 	if (r == NULL || jti == NULL || jti[0] == '\0')
 		return false;
-	h = jti_hash(r, jti);
+	h = jti_hash(jti);
 	pthread_mutex_lock(&r->mu);
 	i = slot_find(r, jti, h);
 	found = r->slots[i] != 0 && r->heap[r->slots[i] - 1].exp > now_s;
