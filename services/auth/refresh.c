@@ -8,7 +8,8 @@
  * sees the first's used_at: exactly one wins, and then the family dies.
  *
  * Logout revokes the family and puts the caller's access token (when it sent one) on the Redis
- * denylist `auth:deny:<jti>` until the token expires.
+ * denylist `auth:deny:<jti>` until the token expires, and appends {jti, exp} to the stream
+ * `auth:revocations`, from which every gateway keeps the revocations in memory.
  */
 #include <hiredis/hiredis.h>
 #include <stdio.h>
@@ -257,18 +258,27 @@ out:
 	return status;
 }
 
+/* KEYS[1]: the denylist key, KEYS[2]: the revocation stream; ARGV: seconds left, jti, exp, the
+ * stream's rough length. One script, so that the denylist and the stream the gateways read
+ * (to hold the logout while Redis is away) never disagree. */
+static const char deny_script[] =
+	"redis.call('SET', KEYS[1], '1', 'EX', ARGV[1])\n"
+	"redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', 'jti', ARGV[2], 'exp', ARGV[3])\n"
+	"return 1\n";
+
 /*
  * Puts the access token in `Authorization: Bearer ...` (if any, and if it is one of ours) on
- * the denylist until it expires. A token that does not verify is ignored: it grants nothing.
+ * the denylist until it expires, and on the stream auth:revocations that every gateway reads.
+ * A token that does not verify is ignored: it grants nothing.
  */
 static enum st_err
 deny_access_token(struct st_app *app, struct st_req *req)
 {
 	struct auth *auth = app->state;
 	const char *h = st_http_header(req, "Authorization");
-	char jti[64], key[96], ttl[24];
+	char jti[64], key[96], ttl[24], exps[24];
 	int64_t exp = 0, left;
-	const char *argv[6];
+	const char *argv[10];
 	enum st_err rc;
 
 	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
@@ -283,12 +293,17 @@ deny_access_token(struct st_app *app, struct st_req *req)
 		return ST_OK;
 	snprintf(key, sizeof(key), "auth:deny:%s", jti);
 	snprintf(ttl, sizeof(ttl), "%lld", (long long)left);
-	argv[0] = "SET";
-	argv[1] = key;
-	argv[2] = "1";
-	argv[3] = "EX";
-	argv[4] = ttl;
-	rc = st_redis_argv(app->redis, 5, argv, NULL, NULL);
+	snprintf(exps, sizeof(exps), "%lld", (long long)exp);
+	argv[0] = "EVAL";
+	argv[1] = deny_script;
+	argv[2] = "2";
+	argv[3] = key;
+	argv[4] = "auth:revocations";
+	argv[5] = ttl;
+	argv[6] = jti;
+	argv[7] = exps;
+	argv[8] = "100000"; /* the gateways keep as many (GW_REVOKED_MAX) */
+	rc = st_redis_argv(app->redis, 9, argv, NULL, NULL);
 	if (rc != ST_OK)
 		st_log(ST_LOG_ERROR, "refresh", "denylisting jti=%s failed: %s", jti,
 		       st_err_str(rc));

@@ -4,12 +4,14 @@
  * denylist that logout fills; an X-API-Key verified by auth's internal endpoint; or nobody
  * (the anonymous principal). gw_authorize then applies the route's access level and scopes.
  *
- * Per-request costs are kept off the hot path (PERFORMANCE.md): a verified token is cached
+ * Per-request costs are kept off the hot path: a verified token is cached
  * until it expires, keyed by the SHA-256 of the token, so the RSA verification is paid once per
  * token; API-key answers are cached for GATEWAY_APIKEY_CACHE_S (at most 60 s, so a revoked key
  * stops working within a minute), and unknown keys for a few seconds. The denylist is asked on
  * every request (logout must take effect at once), in the rate limiter's Redis round trip
- * (ratelimit.c): gw_authenticate hands the token's jti to its caller for that.
+ * (ratelimit.c): gw_authenticate hands the token's jti to its caller for that. The revocations
+ * this gateway has read from auth's stream (revoked.c) are checked first, in memory, so that a
+ * logout still holds while Redis is down and the denylist fails open.
  *
  * Refusals are 401 problem+json naming the reason with a constant phrase, never the token or
  * the key, with WWW-Authenticate: Bearer error="invalid_token".
@@ -25,6 +27,7 @@
 
 #include "authn_int.h"
 #include "strata/httpc.h"
+#include "strata/json.h"
 #include "strata/log.h"
 #include "strata/redis.h"
 
@@ -54,6 +57,7 @@ struct cred_cache {
 struct gw_authn {
 	struct st_app *app;
 	struct gw_jwks *jwks;
+	struct gw_revoked *revoked; /* the logouts learned, for while Redis is away */
 	struct gw_jwt_conf jwt;
 	struct cred_cache tokens;
 	struct cred_cache apikeys;
@@ -170,6 +174,9 @@ gw_authn_create(struct st_app *app, struct gw_authn **out)
 	rc = gw_jwks_create(&jc, &a->jwks);
 	if (rc != ST_OK)
 		goto out;
+	rc = gw_revoked_create(app, GW_REVOKED_MAX, &a->revoked);
+	if (rc != ST_OK)
+		goto out;
 	*out = a;
 	a = NULL; /* ownership moved to the caller */
 out:
@@ -183,6 +190,7 @@ gw_authn_destroy(struct gw_authn *a)
 	if (a == NULL)
 		return;
 	gw_jwks_destroy(a->jwks);
+	gw_revoked_destroy(a->revoked);
 	cache_cleanup(&a->tokens);
 	cache_cleanup(&a->apikeys);
 	st_free(a);
@@ -235,6 +243,10 @@ bearer(struct st_req *req, struct gw_authn *a, const char *token, struct st_prin
 		st_strlcpy(c.jti, claims.jti, sizeof(c.jti));
 		cache_put(&a->tokens, &c);
 	}
+	/* A logout this gateway has learned holds even while Redis, and so the denylist, is away.
+	 */
+	if (gw_revoked_has(a->revoked, c.jti, now_ms / 1000))
+		return gw_reply_revoked(req);
 	st_strlcpy(jti, c.jti, GW_JTI_MAX + 1);
 	principal_fill(out, "user", c.sub, c.scopes);
 	return 0;
@@ -283,7 +295,8 @@ gw_apikey_expires_ms(const cJSON *expires, int64_t *out)
 static bool
 apikey_answer(const char *body, size_t len, struct cred *c)
 {
-	cJSON *doc = cJSON_ParseWithLength(body, len);
+	char err[128];
+	cJSON *doc = st_json_parse(body, len, err, sizeof(err));
 	const char *user = member_str(doc, "user_id");
 	const cJSON *scopes = cJSON_GetObjectItemCaseSensitive(doc, "scopes"), *item;
 	const cJSON *expires = cJSON_GetObjectItemCaseSensitive(doc, "expires_at");

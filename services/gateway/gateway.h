@@ -6,6 +6,7 @@
  *   authn.c      who is calling: Bearer JWTs verified against the JWKS (jwks.c), API keys
  *                verified by auth (cached briefly), or anonymous
  *   jwks.c       the JWKS cache and JWT verification with the algorithm pinned by the key
+ *   revoked.c    the logouts read from auth's Redis stream, kept in memory for Redis outages
  *   ratelimit.c  GCRA in Redis (one Lua script), RateLimit-* headers, fail-open by default
  *   proxy.c      streaming proxy to the owning service with the signed principal
  *   proxy_headers.c  which headers pass to the service and back, the client's address
