@@ -397,6 +397,7 @@ START_TEST(bad_trusted_proxies_refuses_to_start)
 			dup2(fd, STDERR_FILENO);
 		putenv("TRUSTED_PROXIES=127.0.0.0/8,10.0.0.0/33");
 		putenv("HTTP_PORT=1");
+		setenv("PRINCIPAL_KEYS", it_principal_keys("gateway"), 1);
 		execl(bin, bin, (char *)NULL);
 		_exit(127);
 	}
