@@ -2,10 +2,12 @@
  * What the auth service's files share. Two halves meet here:
  *   identity: users.c (register, login, me, admin users), passwords.c (Argon2id, policy),
  *             lockout.c (brute-force counters in Redis), audit.c (strata.audit and its table),
- *             bootstrap.c (the first admin);
- *   tokens:   keys.c (signing keys, JWKS, OpenID configuration), tokens.c (access tokens),
- *             refresh.c (refresh rotation, reuse detection, logout), apikeys.c (API keys and
- *             the gateway's internal verification).
+ *             client.c (the client's address), bootstrap.c (the first admin);
+ *   tokens:   keys.c (signing keys, JWKS, OpenID configuration), kek.c (the key that seals
+ *             the signing keys at rest), tokens.c (access tokens), refresh.c (a login's token
+ *             pair, refresh rotation, reuse detection, logout), apikeys.c (API keys and the
+ *             gateway's internal verification);
+ *   both:     roles.c (roles, the scopes they grant, and parsing lists of either).
  */
 #ifndef STRATA_AUTH_H
 #define STRATA_AUTH_H
@@ -16,18 +18,49 @@
 #include "strata/principal.h"
 #include "strata/service.h"
 
-/* Roles and the scopes they grant (admin: read write admin dashboard; researcher: read write
- * dashboard; viewer: read dashboard; device: ingest). */
+/* ---- roles.c: roles, the scopes they grant, and every list of either ---- */
+
+/* Roles and the scopes they grant (admin: all; researcher: read write dashboard ingest;
+ * viewer: read dashboard; device: ingest). At most AUTH_ROLES_MAX distinct roles exist. */
 #define AUTH_ROLES_MAX 4
 bool auth_role_known(const char *role);
 unsigned auth_scopes_of_roles(const char *const *roles, size_t n);
+
+/*
+ * Parses a list of role names separated by commas, as array_to_string(roles, ',') writes it
+ * ("admin,viewer"; "" is no role). names (AUTH_ROLES_MAX entries) receives the role table's
+ * own strings, which outlive list, and *n their count. ST_ERR_INVALID when a name is empty or
+ * unknown, ST_ERR_CONFLICT when one repeats: the first such error is returned, and names still
+ * holds every good name (what a list read back from the database may use; a client's may not).
+ */
+enum st_err auth_roles_parse(const char *list, const char **names, size_t *n);
+
+struct st_json_errs;
+/*
+ * The same for a client's JSON array of role names (["viewer"]). Records one error under field
+ * ("must hold only ..." or "must not name a role twice") and returns false at the first bad
+ * item; *n counts the good ones before it.
+ */
+bool auth_roles_parse_json(const cJSON *arr, const char *field, const char **names, size_t *n,
+			   struct st_json_errs *errs);
+
+/*
+ * Parses a client's JSON array of scope names (["read","write"]) into *scopes (enum st_scope
+ * bits, libcommon's names). Records an error under "<field>[i]" for each item that is not one
+ * scope name, and under field when the array is empty. True when nothing was recorded.
+ */
+bool auth_scopes_parse_json(const cJSON *arr, const char *field, unsigned *scopes,
+			    struct st_json_errs *errs);
+
+/* The scopes as a JSON array of names in libcommon's order. The caller owns it. */
+cJSON *auth_scopes_json(unsigned scopes);
 
 /* A user as the token code needs it. */
 struct auth_user {
 	char id[40];
 	char email[256];
 	char name[256];
-	char roles[AUTH_ROLES_MAX][16];
+	const char *roles[AUTH_ROLES_MAX]; /* the role table's strings (auth_roles_parse) */
 	size_t nroles;
 	bool disabled;
 };
@@ -100,6 +133,8 @@ enum st_err auth_tokens_issue_access(struct st_app *app, const struct auth_user 
 enum st_err auth_tokens_verify(struct auth *auth, const char *token, char *jti, size_t jticap,
 			       int64_t *exp);
 
+/* ---- refresh.c (uses tokens.c; tokens.c uses neither it nor the identity half) ---- */
+
 struct st_db_conn;
 /* Creates a refresh token for user_id in family_id (NULL: a new family) on conn (NULL: a
  * pooled connection). token receives the opaque value (>= 64 bytes); only its hash is stored. */
@@ -110,7 +145,7 @@ enum st_err auth_refresh_create(struct st_app *app, struct st_db_conn *conn, con
  * Issues a new login for user: an access token and a new refresh-token family. Fills out with
  * {access_token, token_type "Bearer", expires_in, refresh_token}. Used by login.
  */
-enum st_err auth_tokens_issue_login(struct st_app *app, const struct auth_user *user, cJSON *out);
+enum st_err auth_refresh_issue_login(struct st_app *app, const struct auth_user *user, cJSON *out);
 
 /* ---- identity half, used by the tokens half ---- */
 

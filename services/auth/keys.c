@@ -641,7 +641,6 @@ keys_jwks(struct st_req *req, void *ctx)
 int
 keys_openid_configuration(struct st_req *req, void *ctx)
 {
-	static const char *const scopes[] = { "read", "write", "admin", "dashboard", "ingest" };
 	static const char *const claims[] = { "iss", "sub", "aud",   "exp",
 					      "iat", "jti", "scope", "roles" };
 	struct st_app *app = ctx;
@@ -660,8 +659,7 @@ keys_openid_configuration(struct st_req *req, void *ctx)
 	cJSON_AddItemToArray(arr, cJSON_CreateString("token"));
 	arr = cJSON_AddArrayToObject(doc, "subject_types_supported");
 	cJSON_AddItemToArray(arr, cJSON_CreateString("public"));
-	cJSON_AddItemToObject(doc, "scopes_supported",
-			      cJSON_CreateStringArray(scopes, (int)ST_ARRAY_LEN(scopes)));
+	cJSON_AddItemToObject(doc, "scopes_supported", auth_scopes_json(ST_SCOPE_ALL));
 	cJSON_AddItemToObject(doc, "claims_supported",
 			      cJSON_CreateStringArray(claims, (int)ST_ARRAY_LEN(claims)));
 	st_http_add_header(req, "Cache-Control", "public, max-age=300");
