@@ -90,9 +90,50 @@ void auth_keys_destroy(struct auth_keys *keys);
 
 /*
  * The tokens half reads app->state as the struct auth. auth_keys_init reads the settings
- * AUTH_JWT_PRIVATE_KEY_FILE (string, "" for none) and AUTH_KEY_ROTATE_DAYS (integer, 0: never),
- * which main.c declares.
+ * AUTH_JWT_PRIVATE_KEY_FILE (string, "" for none), AUTH_KEY_ROTATE_DAYS (integer, 0: never)
+ * and the KEK's (auth_kek_load), which main.c declares; it refuses to start without a KEK, or
+ * when the KEKs given cannot open the signing key.
  */
+
+/* ---- kek.c: the key-encryption key that seals the signing keys at rest ---- */
+
+#define AUTH_KEK_BYTES  32 /* crypto_secretbox_KEYBYTES */
+#define AUTH_KEK_ID_LEN 16
+
+/* A KEK and its id (AUTH_KEK_ID_LEN hex digits; "" when none is set). Wipe with
+ * auth_kek_wipe. */
+struct auth_kek {
+	unsigned char key[AUTH_KEK_BYTES];
+	char id[AUTH_KEK_ID_LEN + 1];
+};
+
+struct st_config;
+/*
+ * Reads the current KEK, from AUTH_KEK_FILE or AUTH_KEK (exactly one of them: required), and
+ * the previous one, from AUTH_KEK_PREVIOUS_FILE or AUTH_KEK_PREVIOUS (at most one: optional;
+ * previous->id is "" without one). ST_ERR_INVALID with one line logged that names the setting.
+ */
+enum st_err auth_kek_load(const struct st_config *cfg, struct auth_kek *current,
+			  struct auth_kek *previous);
+void auth_kek_wipe(struct auth_kek *kek);
+
+/* Seals len bytes of secret under kek with a fresh random nonce: returns the hex of
+ * nonce || MAC || ciphertext (the caller owns it: st_free). */
+char *auth_kek_seal_hex(const struct auth_kek *kek, const char *secret, size_t len);
+/*
+ * Opens what auth_kek_seal_hex wrote. *secret receives the plaintext, NUL-terminated (free it
+ * with auth_secret_free(*secret, *len)). ST_ERR_AUTH when kek did not seal it or the box was
+ * changed, ST_ERR_INVALID when hex is not a box at all.
+ */
+enum st_err auth_kek_open_hex(const struct auth_kek *kek, const char *hex, char **secret,
+			      size_t *len);
+
+/* Wipes and frees a secret buffer of len bytes (accepts NULL). */
+void auth_secret_free(char *p, size_t len);
+/* Reads a whole file of at most 64 KiB into *out (NUL-terminated; free it with
+ * auth_secret_free(*out, *len)). ST_ERR_INVALID with the reason in err, never the content. */
+enum st_err auth_secret_file_read(const char *path, char **out, size_t *len, char *err,
+				  size_t errcap);
 
 /* The background loop main.c declares (every 60 s, say): rotates the key when it is due (under
  * the advisory lock) and reloads the keys from auth.signing_keys, so that a rotation on one
