@@ -115,19 +115,30 @@ spare_ready(struct spare *s)
 	return false;
 }
 
-/* Stops the spare (SIGTERM, then SIGKILL after 15 s) and removes its log. */
-static void
+static bool file_contains(const char *path, const char *needle);
+
+/*
+ * Stops the spare (SIGTERM, then SIGKILL after 15 s) and removes its log. True when it had
+ * exited by itself or stopped cleanly (exit 0) with no sanitizer report in its log.
+ */
+static bool
 spare_stop(struct spare *s)
 {
+	int code = 0;
+
 	if (s->pid > 0) {
 		kill(s->pid, SIGTERM);
-		if (spare_wait_exit(s, 15000) < 0) {
+		code = spare_wait_exit(s, 15000);
+		if (code < 0) {
 			kill(s->pid, SIGKILL);
 			waitpid(s->pid, NULL, 0);
 			s->pid = 0;
 		}
 	}
+	if (file_contains(s->log, "Sanitizer") || file_contains(s->log, "runtime error:"))
+		code = -1;
 	unlink(s->log);
+	return code == 0;
 }
 
 static bool
@@ -177,6 +188,8 @@ spare_refused(const char *const *settings, const char *needle)
 		spare_stop(&s);
 	ck_assert_msg(code > 0, "auth started (or hung) with %s", settings[0]);
 	ck_assert_msg(file_contains(s.log, needle), "the log does not say \"%s\"", needle);
+	ck_assert_msg(code == 1 && !file_contains(s.log, "Sanitizer"),
+		      "auth exited %d (1: a failed start), or a sanitizer reported", code);
 	unlink(s.log);
 }
 
@@ -363,7 +376,7 @@ START_TEST(a_row_left_in_clear_is_sealed_when_auth_starts)
 	ck_assert_int_eq(count_of("SELECT count(*) FROM auth.signing_keys s "
 				  "WHERE row_to_json(s)::text LIKE '%PRIVATE KEY%'"),
 			 0);
-	spare_stop(&s);
+	ck_assert(spare_stop(&s));
 	it_sql("DELETE FROM auth.signing_keys WHERE kid = $1", 1, params, NULL, 0);
 }
 END_TEST
@@ -405,7 +418,7 @@ START_TEST(tokens_still_verify_after_auth_restarts)
 	ck_assert_int_eq(reply->integer, 1);
 	freeReplyObject(reply);
 	st_redis_destroy(redis);
-	spare_stop(&s);
+	ck_assert(spare_stop(&s));
 	user_drop(&u);
 }
 END_TEST
@@ -512,7 +525,7 @@ START_TEST(a_new_kek_reseals_every_key_and_back)
 		login_at(url, &u, token, sizeof(token));
 	}
 	ck_assert_int_eq(me_through_gateway(token), 200);
-	spare_stop(&s);
+	ck_assert(spare_stop(&s));
 
 	/* the old KEK alone opens nothing any more */
 	{
@@ -528,7 +541,7 @@ START_TEST(a_new_kek_reseals_every_key_and_back)
 	ck_assert_int_eq(it_sql_number("SELECT count(*) FROM auth.signing_keys WHERE kek_id <> $1",
 				       1, params),
 			 0);
-	spare_stop(&s);
+	ck_assert(spare_stop(&s));
 	user_drop(&u);
 }
 END_TEST
