@@ -14,6 +14,7 @@
 
 #include "strata/log.h"
 #include "strata/metrics.h"
+#include "strata/request_id.h"
 
 static pthread_once_t library_once = PTHREAD_ONCE_INIT;
 
@@ -191,10 +192,8 @@ set_request_id(struct st_req *req)
 {
 	const char *given = mg_get_header(req->conn, "X-Request-Id");
 
-	if (given != NULL && st_http_request_id_ok(given))
-		st_strlcpy(req->request_id, given, sizeof(req->request_id));
-	else
-		st_uuid_v4(req->request_id, sizeof(req->request_id));
+	st_request_id_pick(given, given != NULL ? strlen(given) : 0, req->request_id,
+			   sizeof(req->request_id));
 	st_log_set_request_id(req->request_id);
 }
 

@@ -18,6 +18,7 @@
 #include "strata/db.h"
 #include "strata/encode.h"
 #include "strata/log.h"
+#include "strata/text.h"
 
 #define APIKEY_NAME_MAX   100 /* characters */
 #define APIKEY_PREFIX_RAW 6   /* bytes: 8 base64url characters */
@@ -74,20 +75,12 @@ auth_apikey_time_valid(const char *s)
 	return st_time_parse_rfc3339(s, &ms) && ms >= 0;
 }
 
-/* The number of characters of a UTF-8 string (its bytes that do not continue a sequence);
- * (size_t)-1 when it holds a control character. */
+/* The number of characters of a UTF-8 string; (size_t)-1 when it is not valid UTF-8 or holds
+ * a control character (libcommon's st_text_chars). */
 ST_STATIC size_t
 auth_apikey_name_chars(const char *s)
 {
-	size_t n = 0;
-
-	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
-		if (*p < 0x20 || *p == 0x7f)
-			return (size_t)-1;
-		if ((*p & 0xc0) != 0x80)
-			n++;
-	}
-	return n;
+	return st_text_chars(s, strlen(s), 0);
 }
 
 /* A new key "stk_<prefix>_<secret>" into key (cap >= 64) and its prefix (pcap >= 9). */

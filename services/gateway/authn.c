@@ -269,28 +269,14 @@ apikey_shape_ok(const char *key)
 	return n > 4 && n <= APIKEY_MAX;
 }
 
-/* An RFC 3339 UTC time ("2026-01-01T00:00:00Z", fractions ignored) as Unix ms; false if not. */
-static bool
-rfc3339_ms(const char *s, int64_t *out)
-{
-	struct tm tm;
-	int y, mo, d, h, mi, sec;
-	time_t t;
+/* The expires_at of auth's answer as Unix ms (libcommon's RFC 3339 reader: any offset); false
+ * when it is absent or not a time. */
+ST_STATIC bool gw_apikey_expires_ms(const cJSON *expires, int64_t *out);
 
-	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d", &y, &mo, &d, &h, &mi, &sec) != 6)
-		return false;
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	t = timegm(&tm);
-	if (t == (time_t)-1)
-		return false;
-	*out = (int64_t)t * 1000;
-	return true;
+ST_STATIC bool
+gw_apikey_expires_ms(const cJSON *expires, int64_t *out)
+{
+	return cJSON_IsString(expires) && st_time_parse_rfc3339(expires->valuestring, out);
 }
 
 /* Reads auth's 200 answer into c. False when it is not the documented shape. */
@@ -318,8 +304,7 @@ apikey_answer(const char *body, size_t len, struct cred *c)
 			st_log(ST_LOG_WARN, "authn", "auth named an unknown API-key scope");
 	}
 	st_strlcpy(c->sub, user, sizeof(c->sub));
-	if (cJSON_IsString(expires) && rfc3339_ms(expires->valuestring, &exp_ms) &&
-	    exp_ms < c->until_ms)
+	if (gw_apikey_expires_ms(expires, &exp_ms) && exp_ms < c->until_ms)
 		c->until_ms = exp_ms;
 	ok = true;
 out:

@@ -8,6 +8,8 @@
  *   jwks.c       the JWKS cache and JWT verification with the algorithm pinned by the key
  *   ratelimit.c  GCRA in Redis (one Lua script), RateLimit-* headers, fail-open by default
  *   proxy.c      streaming proxy to the owning service with the signed principal
+ *   proxy_headers.c  which headers pass to the service and back, the client's address
+ *   cors.c       CORS headers and preflights
  *   perf.c       GET /api/v1/performance/summary from the gateway's own histograms
  *   openapi.c    GET /api/v1/openapi.json (proto/openapi/strata.json, loaded at start)
  */
@@ -167,6 +169,8 @@ int gw_forward(struct st_req *req, void *ctx);
  * at the end. */
 struct gw_route_metrics *gw_route_metrics_create(struct st_app *app, const struct gateway *gw);
 void gw_route_metrics_destroy(struct gw_route_metrics *rm);
+
+/* ---- CORS (cors.c) ---- */
 
 /*
  * Adds CORS headers for an allowed Origin to the next answer (Access-Control-Allow-Origin and

@@ -80,7 +80,8 @@ int ingest_session_access(struct st_req *req, struct st_app *app, const char *id
  * unreachable or timed out, 409 for a conflict, 400 for data it refused, else 500. */
 int ingest_reply_db_error(struct st_req *req, enum st_err rc);
 
-/* ---- diagnosis results (results helper: results_parse.c, results.c) ---- */
+/* ---- diagnosis results (results helper: results_parse.c reads a file, results_score.c
+ * scores it, results.c answers the routes) ---- */
 
 /* One line of a results file. The strings are owned by the struct ingest_results. */
 struct ingest_result_row {
@@ -99,9 +100,10 @@ struct ingest_results {
 };
 
 /*
- * Parses and validates a results CSV (results_parse.c explains the format). ST_OK with out
- * filled; ST_ERR_INVALID with line-numbered entries in errs (out is then empty); ST_ERR_TOO_LARGE
- * when the file has more than max_rows data lines (nothing kept, nothing in errs).
+ * Parses and validates a results CSV of len bytes (need not be NUL-terminated; results_parse.c
+ * explains the format; pure: a fuzz target's entry point). ST_OK with out filled; ST_ERR_INVALID
+ * with line-numbered entries in errs (out is then empty); ST_ERR_TOO_LARGE when the file has more
+ * than max_rows data lines (nothing kept, nothing in errs).
  */
 enum st_err ingest_results_parse(const char *csv, size_t len, size_t max_rows,
 				 struct ingest_results *out, struct st_json_errs *errs);
@@ -132,9 +134,10 @@ struct ingest_score {
 };
 
 /*
- * Scores parsed rows (at least one) with weights, the project's settings.category_weights (an
- * object category -> non-negative number; NULL or JSON null for none; a category without a
- * weight weighs 1). ST_ERR_INVALID with entries in errs when weights is malformed.
+ * Scores parsed rows (results_score.c; at least one) with weights, the project's
+ * settings.category_weights (an object category -> non-negative number; NULL or JSON null for none;
+ * a category without a weight weighs 1). ST_ERR_INVALID with entries in errs when weights is
+ * malformed.
  */
 enum st_err ingest_results_score(const struct ingest_results *r, const cJSON *weights,
 				 struct ingest_score *out, struct st_json_errs *errs);
@@ -284,8 +287,9 @@ int ingest_reply_kafka_error(struct st_req *req, enum st_err rc);
 
 /* ---- end of the resources helper's block ---- */
 
-/* ---- readings (readings helper): readings_parse.c, session_cache.c, readings_post.c,
- * writer.c, partitions.c, readings_query.c, readings_export.c ---- */
+/* ---- readings (readings helper): readings_parse.c (decoding bodies), readings_codec.c (the
+ * event and value encoding), session_cache.c, readings_post.c, writer.c, partitions.c,
+ * readings_query.c, readings_export.c ---- */
 
 #define READINGS_CHANNEL_MAX 64 /* bytes of a channel name */
 #define READINGS_ERRS_MAX    20 /* bad readings named in one answer (errs keeps 16) */
@@ -294,6 +298,9 @@ int ingest_reply_kafka_error(struct st_req *req, enum st_err rc);
 #define READINGS_TS_MIN_US INT64_C(0)
 #define READINGS_TS_MAX_US INT64_C(7258118400000000)
 #define READINGS_MONTHS    ((2200 - 1970) * 12) /* months in that range */
+/* Bytes of one CSV value (a time, channel or number is far shorter): a longer one is refused
+ * with its line and field, never cut. */
+#define READINGS_CSV_FIELD_MAX 128
 
 /* One reading; its channel is an index into the batch's channel table. */
 struct reading {
@@ -335,27 +342,28 @@ void readings_batch_init(struct readings_batch *b);
 void readings_batch_cleanup(struct readings_batch *b);
 
 /*
- * Parses and validates a whole batch of body (len bytes, need not be NUL-terminated) into b.
- * ST_OK when every reading is good and there is at least one; ST_ERR_INVALID with b->errs
- * naming the bad readings ("readings[3].ts") or the body's problem; ST_ERR_TOO_LARGE when it
- * holds more than max readings. All or nothing: on error b holds no usable readings.
+ * Parses and validates a whole batch of body (len bytes, need not be NUL-terminated) into b
+ * (readings_parse.c, pure: a fuzz target's entry point). ST_OK when every reading is good and
+ * there is at least one; ST_ERR_INVALID with b->errs naming the bad readings ("readings[3].ts")
+ * or the body's problem; ST_ERR_TOO_LARGE when it holds more than max readings. All or
+ * nothing: on error b holds no usable readings.
  */
 enum st_err readings_parse(enum readings_format fmt, const char *body, size_t len, size_t max,
 			   struct readings_batch *b);
 
-/* RFC 3339 with Z or an offset, up to microseconds (further digits must be zeros), into
- * microseconds since the epoch. False for anything else or outside the accepted range. */
+/* A reading's time: libcommon's RFC 3339 reader to microseconds (st_time_parse_rfc3339_us, at
+ * most 40 bytes), within READINGS_TS_MIN_US..READINGS_TS_MAX_US. False for anything else. Times
+ * are written back with st_time_format_rfc3339_us. */
 bool readings_parse_time(const char *s, size_t len, int64_t *us);
-/* "2026-01-01T00:00:00.125Z" (milliseconds), or six digits when the time has microseconds.
- * buf >= 32. Returns the length. */
-size_t readings_format_time(int64_t us, char *buf, size_t cap);
-/* The shortest decimal text that reads back as exactly v. buf >= 32. Returns the length. */
-size_t readings_format_value(double v, char *buf, size_t cap);
 /* 1..64 bytes of [A-Za-z0-9_.:/-]. */
 bool readings_channel_valid(const char *s, size_t len);
 
+/* The shortest decimal text that reads back as exactly v (readings_codec.c). buf >= 32.
+ * Returns the length. */
+size_t readings_format_value(double v, char *buf, size_t cap);
+
 /*
- * Encodes readings [*from, n) of b as strata.readings CloudEvents (see
+ * Encodes readings [*from, n) of b as strata.readings CloudEvents (readings_codec.c; see
  * proto/topics/strata.readings.schema.json), as many as fit in one message of at most
  * max_bytes; advances *from. Returns the message (caller st_free's it) and its length.
  */

@@ -169,7 +169,7 @@ readings_get(struct st_req *req, void *ctx)
 		cJSON *o = cJSON_CreateObject();
 		char ts[40];
 
-		readings_format_time(strtoll(st_db_get(res, i, 0), NULL, 10), ts, sizeof(ts));
+		st_time_format_rfc3339_us(strtoll(st_db_get(res, i, 0), NULL, 10), ts, sizeof(ts));
 		cJSON_AddStringToObject(o, "ts", ts);
 		cJSON_AddStringToObject(o, "channel", st_db_get(res, i, 1));
 		cJSON_AddNumberToObject(o, "value", strtod(st_db_get(res, i, 2), NULL));

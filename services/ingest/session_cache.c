@@ -16,6 +16,7 @@
 
 #include "ingest.h"
 #include "strata/db.h"
+#include "strata/hash.h"
 #include "strata/log.h"
 
 #define CACHE_BUCKETS    1024 /* power of two */
@@ -59,17 +60,18 @@ session_cache_fini(void)
 	cache.slots = NULL;
 }
 
-/* The first entry of the key's bucket. */
+/* The first entry of the key's bucket. Keyed hashing: the session id in a path is the
+ * client's choice, and an unkeyed hash would let one pick ids that all share a bucket. */
 ST_STATIC size_t
 session_bucket(const char *session, const char *sub)
 {
-	uint32_t h = 2166136261u;
+	char key[INGEST_UUID_LEN + 128];
+	size_t a = strnlen(session, INGEST_UUID_LEN - 1), b = strnlen(sub, 127);
 
-	for (const char *s = session; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	for (const char *s = sub; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return (size_t)(h & (CACHE_BUCKETS - 1)) * CACHE_WAYS;
+	memcpy(key, session, a);
+	key[a] = '\n'; /* neither a UUID nor a subject holds one */
+	memcpy(key + a + 1, sub, b);
+	return (size_t)(st_hash_keyed(key, a + 1 + b) & (CACHE_BUCKETS - 1)) * CACHE_WAYS;
 }
 
 static bool

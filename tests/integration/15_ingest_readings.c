@@ -794,6 +794,72 @@ START_TEST(deleted_projects_lose_their_readings)
 }
 END_TEST
 
+/* ---- CSV and times through libcommon (issue 10) ---- */
+
+/* A CSV value over 128 bytes is refused with its line and field: it used to be cut to 128
+ * bytes without a word (the reading was then refused for whatever the cut left). */
+START_TEST(csv_overlong_field_is_a_400_with_its_line)
+{
+	struct who w;
+	struct it_resp r;
+	char body[512], name[201];
+	cJSON *doc, *e0;
+
+	who_make(&w, "running");
+	memset(name, 'a', 200);
+	name[200] = '\0';
+	snprintf(body, sizeof(body),
+		 "ts,channel,value\n2026-01-01T00:00:00Z,a,1\n2026-01-01T00:00:01Z,\"%s\",2\n",
+		 name);
+	ck_assert_int_eq(post(&w, w.session, "text/csv", body, NULL, &r), 400);
+	ck_assert(is_problem(&r));
+	doc = json_of(&r);
+	e0 = cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "errors"), 0);
+	ck_assert_msg(e0 != NULL, "%s", r.body);
+	ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(e0, "field")), "readings[1]");
+	ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(e0, "detail")),
+			 "line 3, field 2: longer than 128 bytes");
+	cJSON_Delete(doc);
+	it_resp_cleanup(&r);
+	who_drop(&w);
+}
+END_TEST
+
+/* Times with offsets and microseconds are stored as the instant they name, read back in UTC;
+ * a header in another order is the same file. */
+START_TEST(csv_offsets_and_microseconds_read_back_in_utc)
+{
+	struct who w;
+	struct it_resp r;
+	char *path;
+	cJSON *doc, *items;
+
+	who_make(&w, "running");
+	ck_assert_int_eq(post(&w, w.session, "text/csv",
+			      "\xef\xbb\xbfvalue,channel,ts\r\n"
+			      "1.5,a,2026-01-01T09:00:00.000001+09:00\r\n"
+			      "2.5,a,2025-12-31T19:30:00.25-04:30\r\n",
+			      NULL, NULL),
+			 202);
+	ck_assert_int_eq(wait_stored(w.session, 2, 30), 2);
+	path = data_path(w.session, "");
+	ck_assert_int_eq(api("GET", path, &w, NULL, NULL, &r), 200);
+	doc = json_of(&r);
+	items = cJSON_GetObjectItem(doc, "readings");
+	ck_assert_int_eq(cJSON_GetArraySize(items), 2);
+	ck_assert_str_eq(
+		cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(items, 0), "ts")),
+		"2026-01-01T00:00:00.000001Z");
+	ck_assert_str_eq(
+		cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(items, 1), "ts")),
+		"2026-01-01T00:00:00.250Z");
+	cJSON_Delete(doc);
+	it_resp_cleanup(&r);
+	st_free(path);
+	who_drop(&w);
+}
+END_TEST
+
 Suite *
 ingest_readings_suite(void)
 {
@@ -810,6 +876,8 @@ ingest_readings_suite(void)
 	tcase_add_test(t, device_keys_post_and_nothing_else);
 	tcase_add_test(t, exports_are_capped);
 	tcase_add_test(t, deleted_projects_lose_their_readings);
+	tcase_add_test(t, csv_overlong_field_is_a_400_with_its_line);
+	tcase_add_test(t, csv_offsets_and_microseconds_read_back_in_utc);
 	suite_add_tcase(s, t);
 	return s;
 }

@@ -405,6 +405,9 @@ START_TEST(key_names_count_characters)
 	ck_assert_uint_eq(auth_apikey_name_chars("\xc3\xa9t\xc3\xa9"), 3); /* "été" */
 	ck_assert_uint_eq(auth_apikey_name_chars("a\nb"), (size_t)-1);
 	ck_assert_uint_eq(auth_apikey_name_chars("tab\there"), (size_t)-1);
+	ck_assert_uint_eq(auth_apikey_name_chars("\xff\xfe"), (size_t)-1);     /* not UTF-8 */
+	ck_assert_uint_eq(auth_apikey_name_chars("a\xc2\x85"), (size_t)-1);    /* a C1 control */
+	ck_assert_uint_eq(auth_apikey_name_chars("\xed\xa0\x80"), (size_t)-1); /* a surrogate */
 }
 END_TEST
 
