@@ -106,6 +106,13 @@ strata_principal() {
 		openssl dgst -sha256 -mac HMAC -macopt "hexkey:$key" -r | cut -d' ' -f1)"
 }
 
+# The auth service's key-encryption key, which seals its signing keys in the database, stays in
+# its file: auth reads it from there (AUTH_KEK_FILE), so the key itself is in no environment.
+if ! strata_secret auth_kek >/dev/null; then
+	echo "env.sh: cannot create the auth KEK under $STRATA_DATA/secrets (check its permissions)" >&2
+	return 1
+fi
+export AUTH_KEK_FILE="$STRATA_DATA/secrets/auth_kek"
 export DATABASE_URL="postgresql://strata:${STRATA_PG_PASSWORD}@127.0.0.1:${STRATA_PG_PORT}/strata"
 export REDIS_URL="redis://127.0.0.1:${STRATA_REDIS_PORT}/0"
 export KAFKA_BROKERS="127.0.0.1:${STRATA_KAFKA_PORT}"

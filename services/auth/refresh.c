@@ -47,36 +47,6 @@ auth_refresh_token_hash(const char *token, char hash[65])
 	st_sha256_hex(token, strlen(token), hash);
 }
 
-/* Fills user->roles from a comma-separated list ("admin,researcher"). */
-static void
-roles_split(const char *list, struct auth_user *user)
-{
-	const char *p = list;
-
-	user->nroles = 0;
-	while (*p != '\0' && user->nroles < AUTH_ROLES_MAX) {
-		size_t n = strcspn(p, ",");
-
-		if (n > 0 && n < sizeof(user->roles[0])) {
-			memcpy(user->roles[user->nroles], p, n);
-			user->roles[user->nroles][n] = '\0';
-			user->nroles++;
-		}
-		p += n;
-		if (*p == ',')
-			p++;
-	}
-}
-
-/* A database failure as an answer: 503 when it is down or slow, else 500. */
-static int
-reply_db_error(struct st_req *req, enum st_err rc)
-{
-	if (rc == ST_ERR_UNAVAILABLE || rc == ST_ERR_TIMEOUT)
-		return st_http_reply_unavailable(req, 2, "the database");
-	return st_http_reply_problem(req, 500, "the token store failed");
-}
-
 enum st_err
 auth_refresh_create(struct st_app *app, struct st_db_conn *conn, const char *user_id,
 		    const char *family_id, char *token, size_t cap)
@@ -107,6 +77,36 @@ auth_refresh_create(struct st_app *app, struct st_db_conn *conn, const char *use
 		       st_err_str(rc), err);
 		token[0] = '\0';
 	}
+	return rc;
+}
+
+/* Fills out with the answer of a login or a refresh: {access_token, token_type "Bearer",
+ * expires_in, refresh_token}. */
+static void
+pair_json(cJSON *out, const struct auth *auth, const char *access, const char *refresh)
+{
+	cJSON_AddStringToObject(out, "access_token", access);
+	cJSON_AddStringToObject(out, "token_type", "Bearer");
+	cJSON_AddNumberToObject(out, "expires_in", auth->access_ttl_s);
+	cJSON_AddStringToObject(out, "refresh_token", refresh);
+}
+
+enum st_err
+auth_refresh_issue_login(struct st_app *app, const struct auth_user *user, cJSON *out)
+{
+	char *access = NULL;
+	char refresh[64];
+	enum st_err rc;
+
+	rc = auth_tokens_issue_access(app, user, &access);
+	if (rc != ST_OK)
+		goto out;
+	rc = auth_refresh_create(app, NULL, user->id, NULL, refresh, sizeof(refresh));
+	if (rc != ST_OK)
+		goto out;
+	pair_json(out, app->state, access, refresh);
+out:
+	st_free(access);
 	return rc;
 }
 
@@ -186,7 +186,7 @@ refresh_post(struct st_req *req, void *ctx)
 	if (rc != ST_OK) {
 		st_log(ST_LOG_ERROR, "refresh", "refresh lookup failed: %s (%s)", st_err_str(rc),
 		       err);
-		status = reply_db_error(req, rc);
+		status = st_http_reply_db_error(req, rc, "auth");
 		goto out;
 	}
 	if (st_db_rows(res) == 0 || strcmp(st_db_get(res, 0, 3), "t") == 0) {
@@ -203,7 +203,7 @@ refresh_post(struct st_req *req, void *ctx)
 		if (rc == ST_OK)
 			rc = st_db_commit(conn);
 		if (rc != ST_OK) {
-			status = reply_db_error(req, rc);
+			status = st_http_reply_db_error(req, rc, "auth");
 			goto out;
 		}
 		st_log(ST_LOG_WARN, "refresh", "refresh token reuse: family revoked user=%s",
@@ -225,7 +225,8 @@ refresh_post(struct st_req *req, void *ctx)
 		status = st_http_reply_problem(req, 401, "the account is disabled");
 		goto out;
 	}
-	roles_split(st_db_get(res, 0, 7), &user);
+	/* the stored list was checked when written; its good names are what counts */
+	(void)auth_roles_parse(st_db_get(res, 0, 7), user.roles, &user.nroles);
 	st_strlcpy(user.email, st_db_get(res, 0, 8), sizeof(user.email));
 	st_strlcpy(user.name, st_db_get(res, 0, 9), sizeof(user.name));
 
@@ -239,14 +240,11 @@ refresh_post(struct st_req *req, void *ctx)
 		rc = st_db_commit(conn);
 	if (rc != ST_OK) {
 		st_log(ST_LOG_ERROR, "refresh", "refresh failed: %s", st_err_str(rc));
-		status = reply_db_error(req, rc);
+		status = st_http_reply_db_error(req, rc, "auth");
 		goto out;
 	}
 	out = cJSON_CreateObject();
-	cJSON_AddStringToObject(out, "access_token", access);
-	cJSON_AddStringToObject(out, "token_type", "Bearer");
-	cJSON_AddNumberToObject(out, "expires_in", auth->access_ttl_s);
-	cJSON_AddStringToObject(out, "refresh_token", next);
+	pair_json(out, auth, access, next);
 	st_http_add_header(req, "Cache-Control", "no-store");
 	status = st_http_reply_json(req, 200, out);
 out:
@@ -333,7 +331,7 @@ refresh_logout(struct st_req *req, void *ctx)
 			      1, p_hash, &res, err, sizeof(err));
 	if (rc != ST_OK) {
 		st_log(ST_LOG_ERROR, "refresh", "logout failed: %s (%s)", st_err_str(rc), err);
-		status = reply_db_error(req, rc);
+		status = st_http_reply_db_error(req, rc, "auth");
 		goto out;
 	}
 	if (st_db_rows(res) > 0)

@@ -169,26 +169,3 @@ auth_tokens_issue_access(struct st_app *app, const struct auth_user *user, char 
 	}
 	return ST_OK;
 }
-
-enum st_err
-auth_tokens_issue_login(struct st_app *app, const struct auth_user *user, cJSON *out)
-{
-	struct auth *auth = app->state;
-	char *access = NULL;
-	char refresh[64];
-	enum st_err rc;
-
-	rc = auth_tokens_issue_access(app, user, &access);
-	if (rc != ST_OK)
-		goto out;
-	rc = auth_refresh_create(app, NULL, user->id, NULL, refresh, sizeof(refresh));
-	if (rc != ST_OK)
-		goto out;
-	cJSON_AddStringToObject(out, "access_token", access);
-	cJSON_AddStringToObject(out, "token_type", "Bearer");
-	cJSON_AddNumberToObject(out, "expires_in", auth->access_ttl_s);
-	cJSON_AddStringToObject(out, "refresh_token", refresh);
-out:
-	st_free(access);
-	return rc;
-}

@@ -7,15 +7,14 @@
  * burst answered 429 with RateLimit-* and Retry-After; and the API still answering while Redis
  * is stopped (fail-open), Redis started again even when that test fails.
  *
- * Tokens are signed with auth's real signing key, read from auth.signing_keys (DATABASE_URL),
- * so that only the property under test is wrong; the kid is checked against the published
- * JWKS. Each test that passes uses its own random subject, so its rate-limit bucket is its own
- * and other suites' anonymous budget is left alone. GET /api/v1/auth/jwks is the cheap public
- * route every request goes to.
+ * Tokens are signed with auth's real signing key, read from auth.signing_keys (DATABASE_URL)
+ * and opened with auth's KEK, so that only the property under test is wrong; the kid is checked
+ * against the published JWKS. Each test that passes uses its own random subject, so its rate-limit
+ * bucket is its own and other suites' anonymous budget is left alone. GET /api/v1/auth/jwks is the
+ * cheap public route every request goes to.
  */
 #include <check.h>
 #include <cjson/cJSON.h>
-#include <libpq-fe.h>
 #include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -41,26 +40,17 @@ struct key {
 	char *pub;  /* PEM, as the gateway renders it from the JWKS */
 };
 
-/* auth's current signing key: the newest unretired row of auth.signing_keys. */
+/* auth's current signing key: the newest unretired row of auth.signing_keys, opened with
+ * auth's KEK. */
 static void
 signing_key(struct key *k)
 {
-	PGconn *db = PQconnectdb(it_env("DATABASE_URL", ""));
-	PGresult *res;
 	BIO *in, *out;
 	EVP_PKEY *pkey;
 	char *data = NULL;
 	long n;
 
-	ck_assert_msg(PQstatus(db) == CONNECTION_OK, "DATABASE_URL: %s", PQerrorMessage(db));
-	res = PQexec(db, "SELECT kid, private_pem FROM auth.signing_keys WHERE retired_at IS NULL "
-			 "ORDER BY created_at DESC LIMIT 1");
-	ck_assert_int_eq(PQresultStatus(res), PGRES_TUPLES_OK);
-	ck_assert_msg(PQntuples(res) == 1, "auth has no signing key yet");
-	snprintf(k->kid, sizeof(k->kid), "%s", PQgetvalue(res, 0, 0));
-	k->priv = strdup(PQgetvalue(res, 0, 1));
-	PQclear(res);
-	PQfinish(db);
+	k->priv = it_auth_signing_key(k->kid, sizeof(k->kid));
 	in = BIO_new_mem_buf(k->priv, -1);
 	pkey = PEM_read_bio_PrivateKey(in, NULL, NULL, NULL);
 	ck_assert_ptr_nonnull(pkey);

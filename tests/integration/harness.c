@@ -8,6 +8,7 @@
 #include <curl/curl.h>
 #include <libpq-fe.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -323,4 +324,64 @@ it_sql_number(const char *stmt, int n, const char *const *params)
 	}
 	PQfinish(c);
 	return v;
+}
+
+/* The KEK auth runs with, from AUTH_KEK_FILE or AUTH_KEK (64 hex digits). */
+static void
+auth_kek(unsigned char key[crypto_secretbox_KEYBYTES])
+{
+	const char *path = it_env("AUTH_KEK_FILE", NULL);
+	char text[160] = "";
+	size_t n = 0;
+
+	if (path != NULL) {
+		FILE *f = fopen(path, "r");
+
+		ck_assert_msg(f != NULL, "AUTH_KEK_FILE=%s cannot be read", path);
+		n = fread(text, 1, sizeof(text) - 1, f);
+		text[n] = '\0';
+		fclose(f);
+	} else {
+		st_strlcpy(text, it_env("AUTH_KEK", ""), sizeof(text));
+	}
+	ck_assert_int_ge(sodium_init(), 0);
+	ck_assert_msg(sodium_hex2bin(key, crypto_secretbox_KEYBYTES, text, strlen(text), " \r\n",
+				     &n, NULL) == 0 &&
+			      n == crypto_secretbox_KEYBYTES,
+		      "AUTH_KEK_FILE or AUTH_KEK must hold auth's KEK (64 hex digits)");
+	sodium_memzero(text, sizeof(text));
+}
+
+char *
+it_auth_signing_key(char *kid, size_t kidcap)
+{
+	unsigned char key[crypto_secretbox_KEYBYTES], *box;
+	PGconn *c = PQconnectdb(it_env("DATABASE_URL", ""));
+	PGresult *r;
+	const char *hex;
+	size_t hexlen, boxlen = 0;
+	char *pem;
+
+	ck_assert_msg(PQstatus(c) == CONNECTION_OK, "DATABASE_URL: %s", PQerrorMessage(c));
+	r = PQexec(c, "SELECT kid, encode(private_box, 'hex') FROM auth.signing_keys "
+		      "WHERE retired_at IS NULL ORDER BY created_at DESC LIMIT 1");
+	ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK, "%s", PQerrorMessage(c));
+	ck_assert_msg(PQntuples(r) == 1, "auth has no signing key yet");
+	st_strlcpy(kid, PQgetvalue(r, 0, 0), kidcap);
+	hex = PQgetvalue(r, 0, 1);
+	hexlen = strlen(hex);
+	box = malloc(hexlen / 2 + 1);
+	ck_assert_int_eq(sodium_hex2bin(box, hexlen / 2 + 1, hex, hexlen, NULL, &boxlen, NULL), 0);
+	ck_assert_uint_gt(boxlen, crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES);
+	auth_kek(key);
+	pem = calloc(1, boxlen);
+	ck_assert_msg(
+		crypto_secretbox_open_easy((unsigned char *)pem, box + crypto_secretbox_NONCEBYTES,
+					   boxlen - crypto_secretbox_NONCEBYTES, box, key) == 0,
+		"auth's signing key kid=%s does not open with AUTH_KEK_FILE's KEK", kid);
+	sodium_memzero(key, sizeof(key));
+	free(box);
+	PQclear(r);
+	PQfinish(c);
+	return pem;
 }

@@ -83,6 +83,13 @@ void it_sql(const char *stmt, int n, const char *const *params, char *out, size_
  * may have stopped it on purpose) or the statement failed. */
 long it_sql_number(const char *stmt, int n, const char *const *params);
 
+/*
+ * auth's current signing key (the newest unretired row of auth.signing_keys): its kid into kid
+ * and its private PEM, opened with the KEK of AUTH_KEK_FILE or AUTH_KEK as auth opens it. Fails
+ * the test when there is none or it does not open. The caller frees the PEM (free).
+ */
+char *it_auth_signing_key(char *kid, size_t kidcap);
+
 /* Runs a shell command from the repository root; returns its exit status (or -1). */
 int it_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
