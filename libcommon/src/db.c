@@ -12,7 +12,7 @@
  * Queries use text parameters. A connection prepares each distinct SELECT, INSERT, UPDATE,
  * DELETE or WITH statement once (a named server-side statement, up to DB_STMT_CACHE per
  * connection) and then only executes it: parsing and planning were a visible share of a short
- * query's cost (PERFORMANCE.md). Other statements (BEGIN, COPY, DDL) and those past the cache
+ * query's cost (docs/performance.md). Other statements (BEGIN, COPY, DDL) and those past the cache
  * go through PQexecParams. The cache belongs to the connection and goes with it; it assumes a
  * direct connection to PostgreSQL (a pooler in transaction mode would need it off).
  */

@@ -1,7 +1,7 @@
 /*
  * The request as handlers see it (parameters, query, headers, body) and every way to answer
  * it. A small answer goes out in one write: headers and body in two writes meet Nagle's
- * algorithm and the peer's delayed ACK and stall for 40 ms (see PERFORMANCE.md).
+ * algorithm and the peer's delayed ACK and stall for 40 ms (docs/performance.md).
  *
  * An answer may go out before the request body has been read (413, 401, 404, a proxied
  * service that refused early). Closing the connection then, with body bytes unread, makes

@@ -360,7 +360,7 @@ st_http_server_create(const struct st_http_conf *conf, struct st_http_server **o
 	options[o++] = keep_alive;
 	options[o++] = "request_timeout_ms";
 	options[o++] = req_timeout;
-	options[o++] = "tcp_nodelay"; /* see PERFORMANCE.md: 40 ms stalls otherwise */
+	options[o++] = "tcp_nodelay"; /* docs/performance.md: 40 ms stalls otherwise */
 	options[o++] = "1";
 	options[o++] = "listen_backlog";
 	options[o++] = "1024";

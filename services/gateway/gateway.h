@@ -135,9 +135,9 @@ void gw_ratelimit_destroy(struct gw_ratelimit *r);
  * answering (the caller answers 401). Otherwise counts one request of class cls for key
  * ("p:<sub>" for a principal, "ip:<addr>" for an anonymous caller) and adds RateLimit-Limit,
  * RateLimit-Remaining and RateLimit-Reset to the answer. Returns 0 to go on, or answers 429 with
- * Retry-After and returns 429. When Redis is down: goes on (fail-open, the denylist unchecked)
- * or answers 503 (GATEWAY_RATE_FAIL_CLOSED; never for the health class), and records it for
- * health.
+ * Retry-After and returns 429. When Redis is down: goes on (fail-open, the Redis denylist
+ * unchecked; the caller has already asked revoked.c's memory) or answers 503
+ * (GATEWAY_RATE_FAIL_CLOSED; never for the health class), and records it for health.
  */
 int gw_ratelimit_check(struct st_req *req, struct gw_ratelimit *r, const char *key,
 		       enum gw_class cls, const char *jti, bool *revoked);

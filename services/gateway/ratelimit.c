@@ -20,8 +20,9 @@
  * further ahead than one full burst (the clock went backwards) so that a clock step cannot
  * lock a caller out for longer than a minute.
  *
- * Redis down: requests go on (fail-open: neither limited nor checked against the denylist)
- * unless GATEWAY_RATE_FAIL_CLOSED, which refuses them with 503, except the health class so
+ * Redis down: requests go on (fail-open: neither limited nor checked against the Redis
+ * denylist; the revocations the gateway holds in memory, revoked.c, still apply) unless
+ * GATEWAY_RATE_FAIL_CLOSED, which refuses them with 503, except the health class so
  * that monitors still see the gateway; gw_ratelimit_degraded says so for health.
  */
 #include <hiredis/hiredis.h>

@@ -9,7 +9,7 @@
  * at all) or a shared pool of pool_size, checked out for the length of a call: then the client
  * never holds more than about pool_size transfers and keep-alive connections to a service
  * whatever its caller's thread count, which is what a service with a thread per connection
- * needs from its clients (PERFORMANCE.md: idle keep-alive connections hold its threads).
+ * needs from its clients (docs/performance.md: idle keep-alive connections hold its threads).
  */
 #ifndef STRATA_HTTPC_H
 #define STRATA_HTTPC_H
