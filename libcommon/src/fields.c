@@ -18,8 +18,6 @@
 #include "strata/log.h"
 #include "strata/text.h"
 
-ST_STATIC bool fields_nul_escape(const char *s, size_t n);
-
 /* Records why field f's value is bad: its own detail when it has one, else the type's words. */
 static bool ST_PRINTF(3, 4)
 	bad(struct st_json_errs *errs, const struct st_field *f, const char *fmt, ...)
@@ -332,48 +330,18 @@ st_fields_parse(const struct st_field *table, size_t n, const cJSON *body, enum 
 	return errs->total == before;
 }
 
-/*
- * True when JSON text holds a \u0000 escape. cJSON ends its strings at the NUL, so "a\u0000b"
- * would arrive as "a" and pass every check: such a body is refused whole instead. Backslashes
- * come in runs; an odd run's last one escapes what follows.
- */
-ST_STATIC bool
-fields_nul_escape(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		size_t k = 0;
-
-		if (s[i] != '\\')
-			continue;
-		while (i + k < n && s[i + k] == '\\')
-			k++;
-		if (k % 2 == 1 && i + k + 5 <= n && s[i + k] == 'u' &&
-		    memcmp(s + i + k + 1, "0000", 4) == 0)
-			return true;
-		i += k - 1;
-	}
-	return false;
-}
-
 int
 st_fields_read(struct st_req *req, const struct st_field *table, size_t n, enum st_fields_mode mode,
 	       struct st_fields *out, const char *detail)
 {
 	struct st_json_errs errs;
 	cJSON *body = NULL;
-	const char *raw;
-	size_t len;
 	int status;
 
 	memset(out, 0, sizeof(*out));
 	status = st_http_body_json_object(req, &body);
 	if (status != 0)
 		return status;
-	if (st_http_body(req, &raw, &len) == ST_OK && fields_nul_escape(raw, len)) {
-		cJSON_Delete(body);
-		return st_http_reply_problem(req, 400,
-					     "the body holds \\u0000, which no field takes");
-	}
 	st_json_errs_init(&errs);
 	if (!st_fields_parse(table, n, body, mode, out, &errs))
 		status = st_http_reply_invalid(req, 400, detail, &errs);

@@ -143,6 +143,29 @@ repeat_error(const char *name, char *err, size_t errcap)
 		st_errf(err, errcap, "a JSON object repeats a key");
 }
 
+/*
+ * True when JSON text holds a \u0000 escape. cJSON ends its strings at the NUL, so "a\u0000b"
+ * would arrive as "a" and pass every check: st_json_parse refuses such a document whole.
+ * Backslashes come in runs; an odd run's last one escapes what follows.
+ */
+bool
+st_json_nul_escape(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t k = 0;
+
+		if (s[i] != '\\')
+			continue;
+		while (i + k < n && s[i + k] == '\\')
+			k++;
+		if (k % 2 == 1 && i + k + 5 <= n && s[i + k] == 'u' &&
+		    memcmp(s + i + k + 1, "0000", 4) == 0)
+			return true;
+		i += k - 1;
+	}
+	return false;
+}
+
 cJSON *
 st_json_parse(const char *buf, size_t len, char *err, size_t errcap)
 {
@@ -151,6 +174,10 @@ st_json_parse(const char *buf, size_t len, char *err, size_t errcap)
 
 	if (len == 0) {
 		st_errf(err, errcap, "empty body: expected a JSON document");
+		return NULL;
+	}
+	if (st_json_nul_escape(buf, len)) {
+		st_errf(err, errcap, "a JSON string holds \\u0000, which is not accepted");
 		return NULL;
 	}
 	json = cJSON_ParseWithLengthOpts(buf, len, &end, false);

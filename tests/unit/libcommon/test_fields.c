@@ -10,7 +10,6 @@
 #include "strata/fields.h"
 
 /* Internal to fields.c, visible under ST_TESTING. */
-bool fields_nul_escape(const char *s, size_t n);
 
 static const char *const colours[] = { "red", "green", "blue", NULL };
 
@@ -267,33 +266,6 @@ START_TEST(errors_past_the_cap_are_counted)
 END_TEST
 
 /* \u0000 escapes, which cJSON would turn into a cut string. */
-static const struct {
-	const char *json;
-	bool nul;
-} nuls[] = {
-	{ "{\"a\":\"x\\u0000y\"}", true },
-	{ "{\"a\":\"\\u0000\"}", true },
-	{ "{\"a\\u0000\":1}", true },           /* in a name too */
-	{ "{\"a\":\"\\\\\\u0000\"}", true },    /* \\ then \u0000 */
-	{ "{\"a\":\"\\\\u0000\"}", false },     /* an escaped backslash, then text */
-	{ "{\"a\":\"\\\\\\\\u0000\"}", false }, /* two escaped backslashes */
-	{ "{\"a\":\"\\u00000\"}", true },
-	{ "{\"a\":\"\\u0001\"}", false },
-	{ "{\"a\":\"\\u000\"}", false },
-	{ "{\"a\":\"u0000\"}", false },
-	{ "{\"a\":\"x\"}", false },
-	{ "\\u000", false }, /* cut short at the end */
-	{ "\\", false },
-	{ "", false },
-};
-
-START_TEST(nul_escape_table)
-{
-	ck_assert_msg(fields_nul_escape(nuls[_i].json, strlen(nuls[_i].json)) == nuls[_i].nul, "%s",
-		      nuls[_i].json);
-}
-END_TEST
-
 Suite *
 fields_suite(void)
 {
@@ -304,7 +276,6 @@ fields_suite(void)
 	tcase_add_test(tc, present_and_patch_params);
 	tcase_add_test(tc, cleanup_of_nothing);
 	tcase_add_test(tc, errors_past_the_cap_are_counted);
-	tcase_add_loop_test(tc, nul_escape_table, 0, (int)ST_ARRAY_LEN(nuls));
 	suite_add_tcase(s, tc);
 	return s;
 }

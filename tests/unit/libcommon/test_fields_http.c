@@ -275,7 +275,7 @@ static const struct {
 	  "\"field\":\"colour\",\"detail\":\"is not a known field\"" },
 	{ "application/json", "[\"name\"]", 400, "must be a JSON object" },
 	/* cJSON would keep "a" of "a\u0000b": the body is refused, not cut */
-	{ "application/json", "{\"name\":\"a\\u0000b\"}", 400, "u0000, which no field takes" },
+	{ "application/json", "{\"name\":\"a\\u0000b\"}", 400, "u0000, which is not accepted" },
 	{ "application/json", "{\"name\":\"a\\\\u0000b\"}", 200, "[\"a\\\\u0000b\",null]" },
 	{ "application/json", "{\"name\":", 400, "/problems/bad-request" },
 	{ "text/plain", "{\"name\":\"box\"}", 415, "/problems/unsupported-media-type" },

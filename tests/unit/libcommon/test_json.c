@@ -592,6 +592,43 @@ START_TEST(print_compact)
 }
 END_TEST
 
+static const struct {
+	const char *json;
+	bool nul;
+} nuls[] = {
+	{ "{\"a\":\"x\\u0000y\"}", true },
+	{ "{\"a\":\"\\u0000\"}", true },
+	{ "{\"a\\u0000\":1}", true },           /* in a name too */
+	{ "{\"a\":\"\\\\\\u0000\"}", true },    /* \\ then \u0000 */
+	{ "{\"a\":\"\\\\u0000\"}", false },     /* an escaped backslash, then text */
+	{ "{\"a\":\"\\\\\\\\u0000\"}", false }, /* two escaped backslashes */
+	{ "{\"a\":\"\\u00000\"}", true },
+	{ "{\"a\":\"\\u0001\"}", false },
+	{ "{\"a\":\"\\u000\"}", false },
+	{ "{\"a\":\"u0000\"}", false },
+	{ "{\"a\":\"x\"}", false },
+	{ "\\u000", false }, /* cut short at the end */
+	{ "\\", false },
+	{ "", false },
+};
+
+START_TEST(nul_escape_table)
+{
+	ck_assert_msg(st_json_nul_escape(nuls[_i].json, strlen(nuls[_i].json)) == nuls[_i].nul,
+		      "%s", nuls[_i].json);
+}
+END_TEST
+
+START_TEST(parse_refuses_nul_escape)
+{
+	char err[128] = "";
+	static const char nul_doc[] = "{\"name\":\"a\\u0000b\"}";
+
+	ck_assert_ptr_null(st_json_parse(nul_doc, strlen(nul_doc), err, sizeof(err)));
+	ck_assert_ptr_nonnull(strstr(err, "u0000"));
+}
+END_TEST
+
 Suite *
 json_suite(void)
 {
@@ -613,6 +650,8 @@ json_suite(void)
 	tcase_add_test(get, get_int_extremes);
 	tcase_add_test(get, get_num);
 	tcase_add_test(get, get_bool);
+	tcase_add_loop_test(get, nul_escape_table, 0, (int)ST_ARRAY_LEN(nuls));
+	tcase_add_test(get, parse_refuses_nul_escape);
 	tcase_add_test(get, get_obj);
 	tcase_add_test(get, getters_on_a_non_object);
 	tcase_add_test(get, getters_are_case_sensitive);
