@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "httpc_int.h"
+#include "strata/encode.h"
 #include "strata/log.h"
 #include "strata/request_id.h"
 
@@ -281,18 +282,6 @@ st_httpc_token_listed(const char *list, const char *token)
 
 /* ---- a chunked body ---- */
 
-static int
-hex_value(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 /* The size line ended: data follows, or, after the last chunk, the trailers. */
 static void
 size_line_done(struct st_chunked *ck)
@@ -337,7 +326,7 @@ st_chunked_feed(struct st_chunked *ck, const char *in, size_t n, size_t *used, c
 		switch (ck->state) {
 		case CK_SIZE_START:
 		case CK_SIZE:
-			v = hex_value(ch);
+			v = st_hex_digit(ch);
 			if (v >= 0) {
 				if (ck->left >= CHUNK_SIZE_HIGH)
 					goto bad;

@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "strata/encode.h"
+
 static const char *const scope_names[] = { "read", "write", "admin", "dashboard", "ingest" };
 
 bool
@@ -126,18 +128,6 @@ struct st_principal_keys {
 
 static atomic_uint_fast64_t keys_next_id = 1;
 
-static int
-hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Copies the name of len characters at s into buf; false unless it is a valid service name. */
 static bool
 take_name(const char *s, size_t len, char buf[ST_PRINCIPAL_NAME_MAX])
@@ -170,7 +160,7 @@ pair_parse(const char *s, size_t len, struct pair_key *k, char *err, size_t errc
 		return ST_ERR_INVALID;
 	}
 	for (size_t i = 0; i < sizeof(k->key); i++) {
-		int hi = hex_value(colon[1 + 2 * i]), lo = hex_value(colon[2 + 2 * i]);
+		int hi = st_hex_digit(colon[1 + 2 * i]), lo = st_hex_digit(colon[2 + 2 * i]);
 
 		if (hi < 0 || lo < 0) {
 			st_errf(err, errcap, "the key of %s>%s is not 64 hex digits (32 bytes)",

@@ -16,6 +16,7 @@
 #include <strings.h>
 #include <sys/wait.h>
 
+#include "strata/encode.h"
 #include "strata/core.h"
 #include "strata/principal.h"
 
@@ -116,18 +117,6 @@ gateway_keys_make(void)
 	gateway_keys = it_principal_keys_of("gateway");
 }
 
-static int
-hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* URL-decodes the n bytes at s into out (as CivetWeb does a path: %XX only, '+' stays). */
 static void
 path_decode(const char *s, size_t n, char *out, size_t cap)
@@ -135,9 +124,9 @@ path_decode(const char *s, size_t n, char *out, size_t cap)
 	size_t o = 0;
 
 	for (size_t i = 0; i < n && o + 1 < cap; i++) {
-		if (s[i] == '%' && i + 2 < n && hex_digit(s[i + 1]) >= 0 &&
-		    hex_digit(s[i + 2]) >= 0) {
-			out[o++] = (char)(hex_digit(s[i + 1]) << 4 | hex_digit(s[i + 2]));
+		if (s[i] == '%' && i + 2 < n && st_hex_digit(s[i + 1]) >= 0 &&
+		    st_hex_digit(s[i + 2]) >= 0) {
+			out[o++] = (char)(st_hex_digit(s[i + 1]) << 4 | st_hex_digit(s[i + 2]));
 			i += 2;
 		} else {
 			out[o++] = s[i];

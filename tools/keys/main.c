@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "strata/encode.h"
 #include "strata/principal.h"
 
 #define MASTER_MAX 1024 /* hex digits */
@@ -50,18 +51,6 @@ usage(void)
 	      "The master (64+ hex digits) is read from MASTER_FILE, or from standard input.\n",
 	      stderr);
 	return 2;
-}
-
-static int
-hex_value(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /* Reads the master from path (NULL: standard input) into key; returns its length, 0 when it is
@@ -93,7 +82,8 @@ read_master(const char *path, unsigned char *key, size_t cap)
 		goto out;
 	}
 	for (size_t i = 0; i < len / 2; i++) {
-		int hi = hex_value(text[start + 2 * i]), lo = hex_value(text[start + 2 * i + 1]);
+		int hi = st_hex_digit(text[start + 2 * i]),
+		    lo = st_hex_digit(text[start + 2 * i + 1]);
 
 		if (hi < 0 || lo < 0) {
 			fprintf(stderr, "strata-keys: the master must be hex digits only\n");
