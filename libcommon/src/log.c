@@ -212,6 +212,19 @@ struct conv {
 	enum arg_kind kind;
 };
 
+/* Skips a width or a precision at p: digits, or '*' (one more int argument). */
+static const char *
+skip_count(const char *p, struct conv *cv)
+{
+	if (*p == '*') {
+		cv->stars++;
+		return p + 1;
+	}
+	while (*p >= '0' && *p <= '9')
+		p++;
+	return p;
+}
+
 /*
  * Reads the conversion at fmt ('%'): flags, width, precision, length and conversion. Returns
  * false for what this walker does not know (%n, wide strings, %m...): the caller then stops
@@ -227,23 +240,9 @@ conv_parse(const char *fmt, struct conv *cv)
 	cv->stars = 0;
 	while (*p != '\0' && strchr("-+ #0'", *p) != NULL)
 		p++;
-	if (*p == '*') {
-		cv->stars++;
-		p++;
-	} else {
-		while (*p >= '0' && *p <= '9')
-			p++;
-	}
-	if (*p == '.') {
-		p++;
-		if (*p == '*') {
-			cv->stars++;
-			p++;
-		} else {
-			while (*p >= '0' && *p <= '9')
-				p++;
-		}
-	}
+	p = skip_count(p, cv);
+	if (*p == '.')
+		p = skip_count(p + 1, cv);
 	if (p[0] == 'h' && p[1] == 'h') {
 		length = 'H';
 		p += 2;
