@@ -7,7 +7,7 @@
 SHELL := /bin/bash
 CC ?= cc
 SERVICES := gateway auth ingest statistics alerting scheduler storage
-TOOLS := migrate kafka-topics
+TOOLS := migrate kafka-topics keys
 
 ifeq ($(SAN),1)
 BUILD := build/asan
@@ -23,7 +23,7 @@ endif
 
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-PKGS := libpq hiredis rdkafka libcjson libcurl libcrypto libsodium libjwt
+PKGS := libpq hiredis rdkafka libcjson libcurl libcrypto libsodium
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)

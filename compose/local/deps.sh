@@ -13,7 +13,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
 
 APT_PACKAGES=(
 	build-essential pkg-config
-	libcivetweb-dev libpq-dev libhiredis-dev libcjson-dev libjwt-dev libcurl4-openssl-dev
+	libcivetweb-dev libpq-dev libhiredis-dev libcjson-dev libcurl4-openssl-dev
 	librdkafka-dev libssl-dev libsodium-dev check libsubunit-dev
 	redis-server nginx openssl curl ca-certificates procps wrk clang-format
 	# `make fuzz` and the fuzz step of `make test`: clang and its libFuzzer and sanitizer

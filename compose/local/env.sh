@@ -70,14 +70,49 @@ strata_secret() {
 # An absolute path, since the scripts change directory.
 mkdir -p "$STRATA_DATA" && STRATA_DATA="$(cd "$STRATA_DATA" && pwd -P)" || return 1
 
-# Shared settings (docs/architecture.md). The PostgreSQL password and INTERNAL_SECRET are
-# generated on first use and stay in $STRATA_DATA/secrets/ (mode 600).
-if ! STRATA_PG_PASSWORD="$(strata_secret pg_password)" ||
-	! INTERNAL_SECRET="$(strata_secret internal_secret)"; then
+# Shared settings (docs/architecture.md). The PostgreSQL password is generated on first use and
+# stays in $STRATA_DATA/secrets/ (mode 600); it stays unexported: DATABASE_URL carries it.
+if ! STRATA_PG_PASSWORD="$(strata_secret pg_password)"; then
 	echo "env.sh: cannot create the secrets under $STRATA_DATA/secrets (check its permissions)" >&2
 	return 1
 fi
-export INTERNAL_SECRET # STRATA_PG_PASSWORD stays unexported: DATABASE_URL carries it
+
+# The principal's keys (docs/architecture.md, "The principal"): one master secret, generated on
+# first use in $STRATA_DATA/secrets/principal_master and never exported. Each service is started
+# with only its own pairs in PRINCIPAL_KEYS (services.sh), derived from the master by strata-keys.
+if ! strata_secret principal_master >/dev/null; then
+	echo "env.sh: cannot create the secrets under $STRATA_DATA/secrets (check its permissions)" >&2
+	return 1
+fi
+
+# strata_principal_keys NAME [BINDIR]: prints the PRINCIPAL_KEYS setting of one service (gateway,
+# auth, ...), with BINDIR's strata-keys (default bin/).
+strata_principal_keys() {
+	"${2:-$STRATA_REPO/bin}/strata-keys" -m "$STRATA_DATA/secrets/principal_master" "$1"
+}
+
+# strata_principal TARGET METHOD PATH SUB KIND SCOPES [RID]: prints the X-Strata-Principal value
+# that the gateway would send to the service TARGET for METHOD PATH (no query string) on behalf
+# of SUB (KIND user, apikey, ...; SCOPES "read,write"), signed now with the gateway's key for
+# TARGET: for scripts that call a service directly, as the gateway would (seed-demo.sh, the
+# bench). Uses $BIN/strata-keys (default bin/).
+strata_principal() {
+	local target="$1" method="$2" path="$3" key line
+	key="$(strata_principal_keys gateway "${BIN:-$STRATA_REPO/bin}" | tr ',' '\n' |
+		sed -n "s/^gateway>$target://p")" || return 1
+	[[ -n "$key" ]] || return 1
+	line="v2;by=gateway;to=$target;sub=$4;kind=$5;scopes=$6;rid=${7:-script};t=$(date +%s%3N)"
+	printf '%s;sig=%s' "$line" "$(printf '%s\n%s\n\n%s' "$line" "$method" "$path" |
+		openssl dgst -sha256 -mac HMAC -macopt "hexkey:$key" -r | cut -d' ' -f1)"
+}
+
+# The auth service's key-encryption key, which seals its signing keys in the database, stays in
+# its file: auth reads it from there (AUTH_KEK_FILE), so the key itself is in no environment.
+if ! strata_secret auth_kek >/dev/null; then
+	echo "env.sh: cannot create the auth KEK under $STRATA_DATA/secrets (check its permissions)" >&2
+	return 1
+fi
+export AUTH_KEK_FILE="$STRATA_DATA/secrets/auth_kek"
 export DATABASE_URL="postgresql://strata:${STRATA_PG_PASSWORD}@127.0.0.1:${STRATA_PG_PORT}/strata"
 export REDIS_URL="redis://127.0.0.1:${STRATA_REDIS_PORT}/0"
 export KAFKA_BROKERS="127.0.0.1:${STRATA_KAFKA_PORT}"

@@ -4,8 +4,9 @@
 # hourly weather normals of Seattle from the npm package vega-datasets (pressure, temperature
 # and wind, 8,759 hours, 26,277 readings), sent through the real ingest path (Kafka, writers).
 #
-# It talks to the ingest service directly with a principal signed under INTERNAL_SECRET, as
-# the gateway would (the admin's password is not known here), and finds the admin and an
+# It talks to the ingest service directly with principals signed with the gateway's key for
+# ingest, as the gateway would (the admin's password is not known here; env.sh's
+# strata_principal), and finds the admin and an
 # earlier demo in PostgreSQL. Skipped, with a note, when the data set is not installed.
 set -euo pipefail
 
@@ -33,16 +34,17 @@ if [[ -n "$existing" ]]; then
 	exit 0
 fi
 
-# principal: the header the gateway would send for the admin, signed now (fresh for 30 s).
+# principal METHOD PATH: the header the gateway would send for the admin on that request,
+# signed now (good for that request only, for PRINCIPAL_MAX_AGE_MS).
 principal() {
-	local line sig
-	line="v1;sub=$admin;kind=user;scopes=read,write,admin,dashboard;rid=seed-demo;t=$(date +%s%3N)"
-	sig=$(printf '%s' "$line" | openssl dgst -sha256 -hmac "$INTERNAL_SECRET" -r | cut -d' ' -f1)
-	printf 'X-Strata-Principal: %s;sig=%s' "$line" "$sig"
+	local value
+	value="$(strata_principal ingest "$1" "$2" "$admin" user read,write,admin,dashboard \
+		seed-demo)" || die "demo data: cannot sign a principal (make build: bin/strata-keys)"
+	printf 'X-Strata-Principal: %s' "$value"
 }
 # call METHOD PATH [CONTENT-TYPE BODY-FILE]: the answer's body; fails on a non-2xx status.
 call() {
-	local args=(-fsS -X "$1" -H "$(principal)")
+	local args=(-fsS -X "$1" -H "$(principal "$1" "$2")")
 	[[ $# -gt 2 ]] && args+=(-H "Content-Type: $3" --data-binary "@$4")
 	curl "${args[@]}" "$ingest$2"
 }

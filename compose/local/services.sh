@@ -5,7 +5,8 @@
 # Each service runs as `<bin>/strata-<name>` with HTTP_PORT set to its port and the whole
 # environment of env.sh; its stdout and stderr are appended to $STRATA_LOG/<name>.log, its pid is
 # in $STRATA_RUN/<name>.pid, and the binary it was started from in $STRATA_RUN/<name>.bin (so that
-# test.sh can put back a suite that `make up` started).
+# test.sh can put back a suite that `make up` started). PRINCIPAL_KEYS holds its own pair keys
+# only, from `<bin>/strata-keys`.
 
 SVC_READY_TIMEOUT="${SVC_READY_TIMEOUT:-60}"
 SVC_STOP_TIMEOUT="${SVC_STOP_TIMEOUT:-15}"
@@ -47,13 +48,17 @@ svc_start() {
 	if port_open "$port"; then
 		die "$name: port $port is taken by another program; stop it or set STRATA_${name^^}_PORT"
 	fi
+	# Only its own pair keys (env.sh, strata_principal_keys): never another service's.
+	local keys
+	keys="$(strata_principal_keys "$name" "$(dirname "$bin")")" ||
+		die "$name: no principal keys from $(dirname "$bin")/strata-keys (run make build)"
 	mkdir -p "$STRATA_LOG" "$STRATA_RUN"
 	if [[ -f "$log" ]] && (($(stat -c %s "$log") > SVC_LOG_ROTATE_BYTES)); then
 		mv -f "$log" "$log.1"
 	fi
 	printf '{"time":"%s","level":"info","service":"strata-local","msg":"starting %s"}\n' \
 		"$(date -u +%FT%TZ)" "$bin" >>"$log"
-	HTTP_PORT="$port" HTTP_BIND="${HTTP_BIND:-127.0.0.1}" \
+	PRINCIPAL_KEYS="$keys" HTTP_PORT="$port" HTTP_BIND="${HTTP_BIND:-127.0.0.1}" \
 		launch "$(svc_pidfile "$name")" "$log" "$bin"
 	echo "$bin" >"$STRATA_RUN/$name.bin"
 }

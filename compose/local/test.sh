@@ -145,6 +145,9 @@ trap on_exit EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# runner_env: "NAME=value" settings for the next runner only (not for the services).
+runner_env=()
+
 # run_runner LABEL RUNNER: runs one Check runner (with SUITE if given), its output also in
 # $STRATA_LOG/LABEL.log. A runner that answers 2 to a SUITE it does not have is not a failure.
 suite_found=0
@@ -158,7 +161,10 @@ run_runner() {
 	}
 	echo "== $label tests ($runner${SUITE:+ $SUITE})"
 	set +e
-	"$runner" "${args[@]}" 2>&1 | tee "$STRATA_LOG/$label-tests.log"
+	(
+		((${#runner_env[@]} == 0)) || export "${runner_env[@]}"
+		exec "$runner" "${args[@]}"
+	) 2>&1 | tee "$STRATA_LOG/$label-tests.log"
 	rc=${PIPESTATUS[0]}
 	set -e
 	if [[ -n "${SUITE:-}" && $rc -eq 2 ]] && grep -q '^no suite named' "$STRATA_LOG/$label-tests.log"; then
@@ -211,6 +217,12 @@ main() {
 	svc_start_all "$BIN"
 
 	run_runner unit "$UNIT_RUNNER"
+	# The integration tests play the gateway (harness.c signs with its keys) and start spare
+	# services: they get every service's pair keys, STRATA_<NAME>_PRINCIPAL_KEYS, which the
+	# services themselves never see (each has only its own PRINCIPAL_KEYS).
+	for name in $STRATA_SERVICES; do
+		runner_env+=("STRATA_${name^^}_PRINCIPAL_KEYS=$(strata_principal_keys "$name" "$BIN")")
+	done
 	run_runner integration "$INTEG_RUNNER"
 	if [[ -n "${SUITE:-}" ]] && ((suite_found == 0)); then
 		note_failure "no suite named $SUITE in either runner"

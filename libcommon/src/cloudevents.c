@@ -2,7 +2,8 @@
  * The CloudEvents 1.0 JSON envelope of every Strata Kafka message (proto/topics/README.md):
  * building one with a fresh id and the current time, and parsing one back with the checks a
  * consumer needs before it trusts the attributes. The data itself is validated by whoever
- * owns the event type.
+ * owns the event type. One writer of the envelope (st_cloudevent_head): st_cloudevent_build
+ * puts a cJSON tree after it, the high-volume readings path its own data text.
  */
 #include "strata/kafka.h"
 
@@ -10,39 +11,112 @@
 
 #include "strata/core.h"
 
+/* Appends s as a JSON string ("..." with what JSON requires escaped) at buf[*n]; false when
+ * it does not fit in cap. */
+static bool
+put_string(char *buf, size_t cap, size_t *n, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	if (*n >= cap)
+		return false;
+	buf[(*n)++] = '"';
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+		char esc[6] = { '\\', (char)c, 0, 0, 0, 0 };
+		size_t k = 2;
+
+		if (c < 0x20) {
+			memcpy(esc, "\\u00", 4);
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 15];
+			k = 6;
+		} else if (c != '"' && c != '\\') {
+			esc[0] = (char)c;
+			k = 1;
+		}
+		if (cap - *n < k)
+			return false;
+		memcpy(buf + *n, esc, k);
+		*n += k;
+	}
+	if (*n >= cap)
+		return false;
+	buf[(*n)++] = '"';
+	return true;
+}
+
+static bool
+put_raw(char *buf, size_t cap, size_t *n, const char *s)
+{
+	size_t k = strlen(s);
+
+	if (cap - *n < k)
+		return false;
+	memcpy(buf + *n, s, k);
+	*n += k;
+	return true;
+}
+
+size_t
+st_cloudevent_head(const char *source, const char *type, const char *subject, bool data, char *buf,
+		   size_t cap)
+{
+	char id[40], now[32];
+	size_t n = 0;
+
+	if (source == NULL || source[0] == '\0' || type == NULL || type[0] == '\0')
+		return 0;
+	st_uuid_v4(id, sizeof(id));
+	st_time_format_rfc3339(st_now_wall_ms(), now, sizeof(now));
+	if (!put_raw(buf, cap, &n, "{\"specversion\":\"1.0\",\"id\":") ||
+	    !put_string(buf, cap, &n, id) || !put_raw(buf, cap, &n, ",\"source\":") ||
+	    !put_string(buf, cap, &n, source) || !put_raw(buf, cap, &n, ",\"type\":") ||
+	    !put_string(buf, cap, &n, type))
+		return 0;
+	if (subject != NULL &&
+	    (!put_raw(buf, cap, &n, ",\"subject\":") || !put_string(buf, cap, &n, subject)))
+		return 0;
+	if (!put_raw(buf, cap, &n, ",\"time\":") || !put_string(buf, cap, &n, now) ||
+	    !put_raw(buf, cap, &n, ",\"datacontenttype\":\"application/json\"") ||
+	    !put_raw(buf, cap, &n, data ? ",\"data\":" : "}"))
+		return 0;
+	if (n >= cap)
+		return 0;
+	buf[n] = '\0';
+	return n;
+}
+
 char *
 st_cloudevent_build(const char *source, const char *type, const char *subject, cJSON *data)
 {
-	cJSON *ev = NULL;
-	char id[40], now[32];
 	char *text = NULL, *out = NULL;
+	size_t cap = ST_CLOUDEVENT_HEAD_MAX + (subject != NULL ? 6 * strlen(subject) : 0) +
+		     6 * (source != NULL ? strlen(source) : 0) +
+		     6 * (type != NULL ? strlen(type) : 0);
+	size_t n, dlen = 0;
 
-	if (source == NULL || source[0] == '\0' || type == NULL || type[0] == '\0')
-		goto out;
-	st_uuid_v4(id, sizeof(id));
-	st_time_format_rfc3339(st_now_wall_ms(), now, sizeof(now));
-	ev = cJSON_CreateObject();
-	if (ev == NULL || cJSON_AddStringToObject(ev, "specversion", "1.0") == NULL ||
-	    cJSON_AddStringToObject(ev, "id", id) == NULL ||
-	    cJSON_AddStringToObject(ev, "source", source) == NULL ||
-	    cJSON_AddStringToObject(ev, "type", type) == NULL ||
-	    (subject != NULL && cJSON_AddStringToObject(ev, "subject", subject) == NULL) ||
-	    cJSON_AddStringToObject(ev, "time", now) == NULL ||
-	    cJSON_AddStringToObject(ev, "datacontenttype", "application/json") == NULL)
-		goto out;
 	if (data != NULL) {
-		if (!cJSON_AddItemToObject(ev, "data", data))
+		text = cJSON_PrintUnformatted(data);
+		if (text == NULL)
 			goto out;
-		data = NULL; /* the envelope owns it now */
+		dlen = strlen(text);
 	}
-	text = cJSON_PrintUnformatted(ev);
-	if (text == NULL)
+	out = st_malloc(cap + dlen + 2);
+	n = st_cloudevent_head(source, type, subject, data != NULL, out, cap);
+	if (n == 0) {
+		st_free(out);
+		out = NULL;
 		goto out;
-	out = st_strdup(text); /* the caller frees with st_free, whatever cJSON's allocator is */
+	}
+	if (data != NULL) {
+		memcpy(out + n, text, dlen);
+		out[n + dlen] = '}';
+		out[n + dlen + 1] = '\0';
+	}
 out:
 	if (text != NULL)
 		cJSON_free(text);
-	cJSON_Delete(ev);
 	cJSON_Delete(data);
 	return out;
 }

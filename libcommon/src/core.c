@@ -172,44 +172,103 @@ st_now_wall_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Days from 1970-01-01 to year-month-day in the proleptic Gregorian calendar (Howard
+ * Hinnant's days_from_civil). */
+static int64_t
+days_from_civil(int64_t year, int month, int day)
+{
+	int64_t y = year - (month <= 2);
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	int64_t yoe = y - era * 400;
+	int64_t doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+
+	return era * 146097 + doe - 719468;
+}
+
+/* The inverse: the civil date of a day count since 1970-01-01 (Hinnant's civil_from_days). */
+static void
+civil_from_days(int64_t days, int64_t *year, int *month, int *day)
+{
+	int64_t z = days + 719468;
+	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+	int64_t doe = z - era * 146097;
+	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	int64_t mp = (5 * doy + 2) / 153;
+
+	*day = (int)(doy - (153 * mp + 2) / 5 + 1);
+	*month = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*year = yoe + era * 400 + (*month <= 2);
+}
+
+size_t
+st_time_format_rfc3339_us(int64_t epoch_us, char *buf, size_t cap)
+{
+	int64_t secs = epoch_us / 1000000, sub = epoch_us % 1000000, days, year;
+	int month, day, sod, n;
+
+	if (sub < 0) {
+		sub += 1000000;
+		secs--;
+	}
+	days = secs / 86400;
+	sod = (int)(secs % 86400);
+	if (sod < 0) {
+		sod += 86400;
+		days--;
+	}
+	civil_from_days(days, &year, &month, &day);
+	if (sub % 1000 == 0)
+		n = snprintf(buf, cap, "%04lld-%02d-%02dT%02d:%02d:%02d.%03dZ", (long long)year,
+			     month, day, sod / 3600, sod / 60 % 60, sod % 60, (int)(sub / 1000));
+	else
+		n = snprintf(buf, cap, "%04lld-%02d-%02dT%02d:%02d:%02d.%06dZ", (long long)year,
+			     month, day, sod / 3600, sod / 60 % 60, sod % 60, (int)sub);
+	if (n < 0 || (size_t)n >= cap) {
+		if (cap > 0)
+			buf[0] = '\0'; /* never a cut time */
+		return 0;
+	}
+	return (size_t)n;
+}
+
 void
 st_time_format_rfc3339(int64_t epoch_ms, char *buf, size_t cap)
 {
-	time_t secs = (time_t)(epoch_ms / 1000);
-	int ms = (int)(epoch_ms % 1000);
-	struct tm tm;
-
-	if (ms < 0) {
-		ms += 1000;
-		secs -= 1;
-	}
-	gmtime_r(&secs, &tm);
-	snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+	/* Milliseconds beyond what microseconds can count (year 292277) are not times. */
+	if (epoch_ms > INT64_MAX / 1000)
+		epoch_ms = INT64_MAX / 1000;
+	else if (epoch_ms < INT64_MIN / 1000)
+		epoch_ms = INT64_MIN / 1000;
+	st_time_format_rfc3339_us(epoch_ms * 1000, buf, cap);
 }
 
-/* Reads exactly n digits at *p into *v and advances; false when they are not there. */
+/* Reads exactly n digits at s[*i] (len bytes in all) into *v and advances; false when they
+ * are not there. */
 static bool
-digits(const char **p, int n, int *v)
+digits(const char *s, size_t len, size_t *i, int n, int *v)
 {
 	*v = 0;
-	for (int i = 0; i < n; i++) {
-		char c = (*p)[i];
+	if (len - *i < (size_t)n)
+		return false;
+	for (int k = 0; k < n; k++) {
+		char c = s[*i + (size_t)k];
 
 		if (c < '0' || c > '9')
 			return false;
 		*v = *v * 10 + (c - '0');
 	}
-	*p += n;
+	*i += (size_t)n;
 	return true;
 }
 
 static bool
-expect(const char **p, char c)
+expect(const char *s, size_t len, size_t *i, char c)
 {
-	if (**p != c)
+	if (*i >= len || s[*i] != c)
 		return false;
-	(*p)++;
+	(*i)++;
 	return true;
 }
 
@@ -222,67 +281,101 @@ days_in_month(int year, int month)
 	return month == 2 && leap ? 29 : days[month - 1];
 }
 
-/* Days from 1970-01-01 to year-month-day in the proleptic Gregorian calendar (Howard
- * Hinnant's days_from_civil). */
-static int64_t
-days_from_civil(int year, int month, int day)
+/*
+ * The one RFC 3339 date-time reader (section 5.6): full-date "T" full-time, T and Z in either
+ * case, an offset Z or +hh:mm / -hh:mm (hh <= 23, mm <= 59), real calendar dates, seconds
+ * 00..60 (RFC 3339's leap second; Unix time has none, so :60 counts as the next second's
+ * start and *leap says it was one), an optional fraction of at least one digit. Exactly len
+ * bytes: anything after the offset (a NUL included) is refused. *secs gets the Unix seconds,
+ * *us the fraction's first six digits as microseconds, *finer whether a non-zero digit follows.
+ */
+static bool
+parse_rfc3339(const char *s, size_t len, int64_t *secs, int64_t *us, bool *finer, bool *leap)
 {
-	int64_t y = year - (month <= 2);
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	int64_t yoe = y - era * 400;
-	int64_t doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
-	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	size_t i = 0;
+	int year, month, day, hour, min, sec, oh = 0, om = 0, sign = 0;
 
-	return era * 146097 + doe - 719468;
+	*us = 0;
+	*finer = false;
+	*leap = false;
+	if (s == NULL)
+		return false;
+	if (!digits(s, len, &i, 4, &year) || !expect(s, len, &i, '-') ||
+	    !digits(s, len, &i, 2, &month) || !expect(s, len, &i, '-') ||
+	    !digits(s, len, &i, 2, &day))
+		return false;
+	if (month < 1 || month > 12 || day < 1 || day > days_in_month(year, month))
+		return false;
+	if (i >= len || (s[i] != 'T' && s[i] != 't'))
+		return false;
+	i++;
+	if (!digits(s, len, &i, 2, &hour) || !expect(s, len, &i, ':') ||
+	    !digits(s, len, &i, 2, &min) || !expect(s, len, &i, ':') ||
+	    !digits(s, len, &i, 2, &sec))
+		return false;
+	if (hour > 23 || min > 59 || sec > 60)
+		return false;
+	*leap = sec == 60;
+	if (i < len && s[i] == '.') {
+		int nd = 0;
+
+		i++;
+		for (; i < len && s[i] >= '0' && s[i] <= '9'; i++, nd++) {
+			if (nd < 6)
+				*us = *us * 10 + (s[i] - '0');
+			else if (s[i] != '0')
+				*finer = true;
+		}
+		if (nd == 0)
+			return false;
+		for (; nd < 6; nd++)
+			*us *= 10;
+	}
+	if (i < len && (s[i] == 'Z' || s[i] == 'z')) {
+		i++;
+	} else {
+		if (i >= len || (s[i] != '+' && s[i] != '-'))
+			return false;
+		sign = s[i] == '+' ? 1 : -1;
+		i++;
+		if (!digits(s, len, &i, 2, &oh) || !expect(s, len, &i, ':') ||
+		    !digits(s, len, &i, 2, &om))
+			return false;
+		if (oh > 23 || om > 59)
+			return false;
+	}
+	if (i != len)
+		return false;
+	*secs = days_from_civil(year, month, day) * 86400 + hour * 3600 + min * 60 + sec -
+		sign * (oh * 3600 + om * 60);
+	return true;
 }
 
 bool
 st_time_parse_rfc3339(const char *s, int64_t *epoch_ms)
 {
-	const char *p = s;
-	int year, month, day, hour, min, sec, oh = 0, om = 0, ms = 0, sign = 0;
-	int64_t t;
+	int64_t secs, us;
+	bool finer, leap;
 
-	if (!digits(&p, 4, &year) || !expect(&p, '-') || !digits(&p, 2, &month) ||
-	    !expect(&p, '-') || !digits(&p, 2, &day))
+	if (s == NULL || !parse_rfc3339(s, strlen(s), &secs, &us, &finer, &leap))
 		return false;
-	if (month < 1 || month > 12 || day < 1 || day > days_in_month(year, month))
-		return false;
-	if (*p != 'T' && *p != 't')
-		return false;
-	p++;
-	if (!digits(&p, 2, &hour) || !expect(&p, ':') || !digits(&p, 2, &min) || !expect(&p, ':') ||
-	    !digits(&p, 2, &sec))
-		return false;
-	if (hour > 23 || min > 59 || sec > 60)
-		return false;
-	if (*p == '.') {
-		int scale = 100;
-
-		p++;
-		if (*p < '0' || *p > '9')
-			return false;
-		/* Milliseconds are kept; finer digits are read and dropped. */
-		for (; *p >= '0' && *p <= '9'; p++, scale /= 10)
-			ms += (*p - '0') * scale;
-	}
-	if (*p == 'Z' || *p == 'z') {
-		if (p[1] != '\0')
-			return false;
-	} else {
-		if (*p != '+' && *p != '-')
-			return false;
-		sign = *p == '+' ? 1 : -1;
-		p++;
-		if (!digits(&p, 2, &oh) || !expect(&p, ':') || !digits(&p, 2, &om))
-			return false;
-		if (oh > 23 || om > 59 || *p != '\0')
-			return false;
-	}
-	t = days_from_civil(year, month, day) * 86400 + hour * 3600 + min * 60 + sec;
-	t -= sign * (oh * 3600 + om * 60);
 	if (epoch_ms != NULL)
-		*epoch_ms = t * 1000 + ms;
+		*epoch_ms = secs * 1000 + us / 1000; /* finer digits are dropped */
+	return true;
+}
+
+bool
+st_time_parse_rfc3339_us(const char *s, size_t len, int64_t *epoch_us)
+{
+	int64_t secs, us;
+	bool finer, leap;
+
+	/* Below a microsecond: refused, never rounded. A leap second would share its microseconds
+	 * with the second after it: refused where times identify data. */
+	if (!parse_rfc3339(s, len, &secs, &us, &finer, &leap) || finer || leap)
+		return false;
+	if (epoch_us != NULL)
+		*epoch_us = secs * 1000000 + us;
 	return true;
 }
 

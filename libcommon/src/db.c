@@ -12,7 +12,7 @@
  * Queries use text parameters. A connection prepares each distinct SELECT, INSERT, UPDATE,
  * DELETE or WITH statement once (a named server-side statement, up to DB_STMT_CACHE per
  * connection) and then only executes it: parsing and planning were a visible share of a short
- * query's cost (PERFORMANCE.md). Other statements (BEGIN, COPY, DDL) and those past the cache
+ * query's cost (docs/performance.md). Other statements (BEGIN, COPY, DDL) and those past the cache
  * go through PQexecParams. The cache belongs to the connection and goes with it; it assumes a
  * direct connection to PostgreSQL (a pooler in transaction mode would need it off).
  */
@@ -22,6 +22,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <libpq-fe.h>
+#include <math.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -80,17 +81,17 @@ struct st_db_result {
 	PGresult *res;
 };
 
-ST_STATIC enum st_err db_map_sqlstate(const char *sqlstate);
 ST_STATIC enum st_err db_build_options(const char *schema, int statement_timeout_ms, char *buf,
 				       size_t cap);
 ST_STATIC int db_connect_timeout_secs(int connect_timeout_ms);
+#ifdef ST_TESTING
+struct st_db_result *db_result_wrap(PGresult *res);
+#endif
+ST_STATIC bool db_time_rfc3339(const char *pg, bool utc, char *buf, size_t cap);
 
-/*
- * Maps a SQLSTATE to the error the header promises. NULL or "" (no SQLSTATE, as when libpq
- * itself failed) is ST_ERR_INTERNAL; connection loss is decided by the caller from PQstatus.
- */
-ST_STATIC enum st_err
-db_map_sqlstate(const char *sqlstate)
+/* One table for every caller, db.c's queries and ingest's COPY alike (db.h). */
+enum st_err
+st_db_err_of_sqlstate(const char *sqlstate)
 {
 	if (sqlstate == NULL || strlen(sqlstate) != 5)
 		return ST_ERR_INTERNAL;
@@ -138,7 +139,10 @@ schema_list_valid(const char *s)
 
 /*
  * Writes the libpq `options` value (server settings for every connection) into buf:
- * "-c search_path=<schema> -c statement_timeout=<ms>", each part only when set; "" for none.
+ * "-c DateStyle=ISO -c search_path=<schema> -c statement_timeout=<ms>", the last two only when
+ * set. DateStyle ISO fixes how times come back as text ("2026-01-01 00:00:00.125+00"), which
+ * st_db_row_json rewrites as RFC 3339 whatever the server's postgresql.conf says (the order of
+ * day and month, for input, stays the server's).
  * The schema is a comma-separated list of lowercase identifiers and nothing else, so that it
  * needs no quoting inside the options string. ST_ERR_INVALID for a bad schema or timeout.
  */
@@ -153,16 +157,19 @@ db_build_options(const char *schema, int statement_timeout_ms, char *buf, size_t
 		return ST_ERR_INVALID;
 	if (statement_timeout_ms < 0 || (schema != NULL && !schema_list_valid(schema)))
 		goto out;
-	buf[0] = '\0';
+	n = snprintf(buf, cap, "-c DateStyle=ISO");
+	if (n < 0 || (size_t)n >= cap)
+		goto out;
+	used = (size_t)n;
 	if (schema != NULL) {
-		n = snprintf(buf, cap, "-c search_path=%s", schema);
-		if (n < 0 || (size_t)n >= cap)
+		n = snprintf(buf + used, cap - used, " -c search_path=%s", schema);
+		if (n < 0 || (size_t)n >= cap - used)
 			goto out;
-		used = (size_t)n;
+		used += (size_t)n;
 	}
 	if (statement_timeout_ms > 0) {
-		n = snprintf(buf + used, cap - used, "%s-c statement_timeout=%d",
-			     used > 0 ? " " : "", statement_timeout_ms);
+		n = snprintf(buf + used, cap - used, " -c statement_timeout=%d",
+			     statement_timeout_ms);
 		if (n < 0 || (size_t)n >= cap - used)
 			goto out;
 	}
@@ -648,7 +655,7 @@ st_db_query(struct st_db_conn *conn, const char *sql, int nparams, const char *c
 		} else if (res == NULL) {
 			rc = ST_ERR_INTERNAL; /* out of memory inside libpq */
 		} else {
-			rc = db_map_sqlstate(PQresultErrorField(res, PG_DIAG_SQLSTATE));
+			rc = st_db_err_of_sqlstate(PQresultErrorField(res, PG_DIAG_SQLSTATE));
 			if (rc == ST_ERR_UNAVAILABLE)
 				conn->bad = true;
 			else
@@ -776,6 +783,129 @@ st_db_result_free(struct st_db_result *res)
 		return;
 	PQclear(res->res);
 	st_free(res);
+}
+
+int
+st_db_col(const struct st_db_result *res, const char *name)
+{
+	return res != NULL ? PQfnumber(res->res, name) : -1;
+}
+
+#ifdef ST_TESTING
+/* Takes over a PGresult made elsewhere (the unit tests build them with PQsetvalue). */
+struct st_db_result *
+db_result_wrap(PGresult *res)
+{
+	struct st_db_result *r = st_malloc(sizeof(*r));
+
+	r->res = res;
+	return r;
+}
+#endif
+
+/*
+ * Rewrites a timestamp as PostgreSQL writes it under DateStyle ISO ("2026-01-01
+ * 00:00:00.125+00", "... +05:30"; no zone for a timestamp, taken as UTC when utc) as RFC 3339
+ * UTC with milliseconds. False for what that cannot say: 'infinity', BC, years past 9999, an
+ * offset with seconds (local mean times before 1900).
+ */
+ST_STATIC bool
+db_time_rfc3339(const char *pg, bool utc, char *buf, size_t cap)
+{
+	char text[48];
+	size_t len = strlen(pg), zone;
+	int64_t ms;
+
+	if (len < 19 || len + 4 >= sizeof(text) || pg[10] != ' ')
+		return false;
+	memcpy(text, pg, len + 1);
+	text[10] = 'T';
+	zone = 19;
+	while (zone < len && text[zone] != '+' && text[zone] != '-')
+		zone++;
+	if (utc) {
+		if (zone != len)
+			return false;
+		memcpy(text + len, "Z", 2);
+	} else if (len - zone == 3) {
+		memcpy(text + len, ":00", 4); /* "+05" -> "+05:00" */
+	} else if (len - zone != 6) {
+		return false;
+	}
+	if (!st_time_parse_rfc3339(text, &ms))
+		return false;
+	st_time_format_rfc3339(ms, buf, cap);
+	return true;
+}
+
+/* PostgreSQL type OIDs (pg_type.dat; stable across versions). */
+enum {
+	OID_BOOL = 16,
+	OID_INT8 = 20,
+	OID_INT2 = 21,
+	OID_INT4 = 23,
+	OID_OID = 26,
+	OID_JSON = 114,
+	OID_FLOAT4 = 700,
+	OID_FLOAT8 = 701,
+	OID_TIMESTAMP = 1114,
+	OID_TIMESTAMPTZ = 1184,
+	OID_NUMERIC = 1700,
+	OID_JSONB = 3802,
+};
+
+static cJSON *
+value_json(const PGresult *res, int row, int col)
+{
+	const char *v = PQgetvalue(res, row, col);
+	char when[32];
+	cJSON *doc;
+
+	if (PQgetisnull(res, row, col))
+		return cJSON_CreateNull();
+	switch (PQftype(res, col)) {
+	case OID_BOOL:
+		return cJSON_CreateBool(v[0] == 't');
+	case OID_INT2:
+	case OID_INT4:
+	case OID_INT8:
+	case OID_OID:
+	case OID_FLOAT4:
+	case OID_FLOAT8:
+	case OID_NUMERIC: {
+		char *end = NULL;
+		double d = strtod(v, &end);
+
+		return end != v && *end == '\0' && isfinite(d) ? cJSON_CreateNumber(d)
+							       : cJSON_CreateNull();
+	}
+	case OID_JSON:
+	case OID_JSONB:
+		doc = cJSON_Parse(v);
+		return doc != NULL ? doc : cJSON_CreateNull();
+	case OID_TIMESTAMPTZ:
+	case OID_TIMESTAMP:
+		if (db_time_rfc3339(v, PQftype(res, col) == OID_TIMESTAMP, when, sizeof(when)))
+			return cJSON_CreateString(when);
+		return cJSON_CreateString(v);
+	default:
+		return cJSON_CreateString(v);
+	}
+}
+
+cJSON *
+st_db_row_json(const struct st_db_result *res, int row)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	for (int col = 0; res != NULL && col < PQnfields(res->res); col++) {
+		const char *name = PQfname(res->res, col);
+
+		if (name == NULL || name[0] == '_')
+			continue;
+		cJSON_AddItemToObject(o, name, value_json(res->res, row, col));
+	}
+	return o;
 }
 
 void

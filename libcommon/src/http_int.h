@@ -39,6 +39,7 @@ struct st_req {
 	const char *path;
 	struct st_http_params params;
 	char request_id[80];
+	char client_addr[48]; /* st_http_client_addr's answer, "" until asked */
 	struct st_principal principal;
 	bool has_principal;
 	char *body;
@@ -53,7 +54,7 @@ struct st_req {
 	bool body_invited;     /* 100 Continue sent, or the client never asked to wait for it */
 	bool closing;          /* the answer said Connection: close */
 	bool aborted;          /* a streamed answer was cut (st_http_stream_abort) */
-	char headers[1024];    /* extra response headers, "Name: value\r\n" each */
+	char headers[2048];    /* extra response headers, "Name: value\r\n" each */
 	size_t headers_len;
 	bool headers_cut;
 	int status;
@@ -62,6 +63,8 @@ struct st_req {
 	bool streaming;
 	bool stream_raw;     /* streaming with Content-Length: writes go out as they are */
 	bool stream_no_body; /* streaming a head only (HEAD, 204, 304): writes are dropped */
+	bool stream_over;    /* a raw stream was given more than its Content-Length */
+	bool head_failed;    /* the head could not go out: a problem went instead (fail_head) */
 	/* A Content-Length answer's head, held until its first body bytes so that a small answer
 	 * leaves in one write (two writes cost a second send and wake-up on every hop). */
 	char *held;

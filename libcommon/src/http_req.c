@@ -1,7 +1,7 @@
 /*
  * The request as handlers see it (parameters, query, headers, body) and every way to answer
  * it. A small answer goes out in one write: headers and body in two writes meet Nagle's
- * algorithm and the peer's delayed ACK and stall for 40 ms (see PERFORMANCE.md).
+ * algorithm and the peer's delayed ACK and stall for 40 ms (docs/performance.md).
  *
  * An answer may go out before the request body has been read (413, 401, 404, a proxied
  * service that refused early). Closing the connection then, with body bytes unread, makes
@@ -9,6 +9,11 @@
  * section 9.6), and CivetWeb on Linux closes without reading them. So the answer says
  * Connection: close when a large or unknown rest is still to come, and http_req_linger reads
  * and drops that rest, within bounds, before CivetWeb closes.
+ *
+ * The framing is the server's alone: a head that cannot go out whole (too long, cut headers,
+ * CR or LF in a value, framing among a caller's lines) fails the answer with a problem and
+ * Connection: close, never sending a body after a missing head; a stream with a
+ * Content-Length never puts more bytes than that on the connection.
  */
 #include "http_int.h"
 
@@ -22,6 +27,9 @@
 #include "strata/log.h"
 
 #define ONE_WRITE_MAX (64 * 1024)
+/* The longest head an answer may have; nginx in front takes 4 or 8 KiB by default
+ * (proxy_buffer_size). */
+#define HEAD_MAX (16 * 1024)
 
 /* A known rest of the body up to this size is read after the answer and the connection kept;
  * a larger or unknown one is read within the bounds below, and the connection closed. */
@@ -31,6 +39,15 @@
 
 ST_STATIC bool http_answer_closes(bool held, int64_t left);
 ST_STATIC bool http_linger_more(size_t dropped, int64_t elapsed_ms);
+ST_STATIC bool http_head_lines_ok(const char *lines);
+
+/* True for RFC 9110 token characters, which a header field name is made of. */
+static bool
+http_tchar(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+	       (ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch) != NULL);
+}
 
 const char *
 st_http_method(const struct st_req *req)
@@ -317,42 +334,88 @@ st_http_add_header(struct st_req *req, const char *name, const char *value)
 	int n;
 
 	/* Refuse CR and LF so that no value can split the response. */
-	if (strpbrk(name, "\r\n:") != NULL || strpbrk(value, "\r\n") != NULL)
+	if (strpbrk(name, "\r\n:") != NULL || strpbrk(value, "\r\n") != NULL) {
+		st_log(ST_LOG_WARN, "http", "response header refused: CR or LF in it");
 		return;
+	}
 	n = snprintf(req->headers + req->headers_len, room, "%s: %s\r\n", name, value);
 	if (n < 0 || (size_t)n >= room) {
 		req->headers[req->headers_len] = '\0';
-		req->headers_cut = true;
+		req->headers_cut = true; /* the answer fails rather than go out without it */
 		return;
 	}
 	req->headers_len += (size_t)n;
 }
 
-/* Writes the status line and headers into buf; returns the length or 0 if it did not fit. */
-static size_t
-format_head_extra(struct st_req *req, int status, const char *ctype, const char *framing,
-		  const char *extra, char *buf, size_t cap)
+/*
+ * True for header lines a caller composed ("Name: value\r\n" each, or ""): a token for each
+ * name, every CR followed by LF and every LF preceded by CR, no empty line (it would end the
+ * head early), and no framing of its own (Content-Length, Transfer-Encoding), which is the
+ * server's to set.
+ */
+ST_STATIC bool
+http_head_lines_ok(const char *lines)
 {
-	bool closing = req->closing;
-	int n;
+	const char *p = lines;
 
-	if (req->headers_cut)
-		st_log(ST_LOG_WARN, "http", "extra response headers cut status=%d", status);
-	n = snprintf(buf, cap, "HTTP/1.1 %d %s\r\n%s%s%s%sX-Request-Id: %s\r\n%s%.*s%s\r\n", status,
-		     st_http_reason(status), ctype ? "Content-Type: " : "", ctype ? ctype : "",
-		     ctype ? "\r\n" : "", framing, req->request_id,
-		     closing ? "Connection: close\r\n" : "", (int)req->headers_len, req->headers,
-		     extra ? extra : "");
-	if (n < 0 || (size_t)n >= cap)
-		return 0;
-	return (size_t)n;
+	while (*p != '\0') {
+		const char *eol = strstr(p, "\r\n");
+		size_t name = strcspn(p, ":\r\n");
+
+		if (eol == NULL || name == 0 || p[name] != ':')
+			return false;
+		for (size_t i = 0; i < name; i++)
+			if (!http_tchar(p[i]))
+				return false;
+		if ((name == 14 && strncasecmp(p, "Content-Length", 14) == 0) ||
+		    (name == 17 && strncasecmp(p, "Transfer-Encoding", 17) == 0))
+			return false;
+		if (memchr(p, '\r', (size_t)(eol - p)) != NULL ||
+		    memchr(p, '\n', (size_t)(eol - p)) != NULL)
+			return false;
+		p = eol + 2;
+	}
+	return true;
 }
 
-static size_t
-format_head(struct st_req *req, int status, const char *ctype, const char *framing, char *buf,
-	    size_t cap)
+/* The status line and headers, formatted into buf (cap bytes, may be 0); snprintf's result. */
+static int
+head_text(const struct st_req *req, int status, const char *ctype, const char *framing,
+	  const char *extra, char *buf, size_t cap)
 {
-	return format_head_extra(req, status, ctype, framing, NULL, buf, cap);
+	return snprintf(buf, cap, "HTTP/1.1 %d %s\r\n%s%s%s%sX-Request-Id: %s\r\n%s%.*s%s\r\n",
+			status, st_http_reason(status), ctype ? "Content-Type: " : "",
+			ctype ? ctype : "", ctype ? "\r\n" : "", framing, req->request_id,
+			req->closing ? "Connection: close\r\n" : "", (int)req->headers_len,
+			req->headers, extra ? extra : "");
+}
+
+/*
+ * The answer's head: the status line, Content-Type, the framing, the request id, Connection:
+ * close when closing, the headers of st_http_add_header and extra. Returns a new buffer of
+ * *len bytes (the caller frees it), or NULL when it cannot go out as asked: longer than
+ * HEAD_MAX, headers cut, a type holding CR or LF, or extra lines that are not header lines.
+ * Nothing is ever sent without it: a body sent after a head that did not go out would be
+ * read as the head (response splitting).
+ */
+static char *
+format_head(struct st_req *req, int status, const char *ctype, const char *framing,
+	    const char *extra, size_t *len)
+{
+	int n;
+	char *buf;
+
+	*len = 0;
+	if (req->headers_cut || (ctype != NULL && strpbrk(ctype, "\r\n") != NULL) ||
+	    (extra != NULL && !http_head_lines_ok(extra)))
+		return NULL;
+	n = head_text(req, status, ctype, framing, extra, NULL, 0);
+	if (n < 0 || n > HEAD_MAX)
+		return NULL;
+	buf = st_malloc((size_t)n + 1);
+	head_text(req, status, ctype, framing, extra, buf, (size_t)n + 1);
+	*len = (size_t)n;
+	return buf;
 }
 
 static bool
@@ -363,12 +426,45 @@ write_all(struct st_req *req, const void *data, size_t len)
 	return mg_write(req->conn, data, len) == (int)len;
 }
 
+/*
+ * The head meant to go out cannot (format_head): the answer becomes status instead (502 when
+ * the head came from another server, 500 when a handler composed it), a problem with none of
+ * the headers added, and the connection closes after it. Nothing of the planned body follows:
+ * later stream writes fail. Returns status.
+ */
+static int
+fail_head(struct st_req *req, int status, int wanted)
+{
+	char framing[64];
+	size_t len, hlen;
+	char *body, *head;
+
+	st_log(ST_LOG_ERROR, "http",
+	       "response head cannot be written, answering status=%d wanted=%d", status, wanted);
+	req->headers_len = 0;
+	req->headers_cut = false;
+	req->closing = true;
+	mg_disable_keep_alive(req->conn);
+	req->head_failed = true;
+	req->status = status;
+	body = st_http_problem_render(status, "the answer's head could not be written",
+				      req->request_id, NULL, &len);
+	snprintf(framing, sizeof(framing), "Content-Length: %zu\r\n", len);
+	head = format_head(req, status, "application/problem+json", framing, NULL, &hlen);
+	if (head != NULL && write_all(req, head, hlen) &&
+	    strcmp(req->ri->request_method, "HEAD") != 0)
+		write_all(req, body, len);
+	st_free(head);
+	st_free(body);
+	return status;
+}
+
 int
 st_http_reply(struct st_req *req, int status, const char *content_type, const void *body,
 	      size_t len)
 {
 	char framing[64];
-	char head[2048];
+	char *head;
 	size_t hlen;
 	bool head_only = strcmp(req->ri->request_method, "HEAD") == 0;
 
@@ -380,11 +476,9 @@ st_http_reply(struct st_req *req, int status, const char *content_type, const vo
 	req->status = status;
 	decide_closing(req);
 	snprintf(framing, sizeof(framing), "Content-Length: %zu\r\n", body ? len : 0);
-	hlen = format_head(req, status, body ? content_type : NULL, framing, head, sizeof(head));
-	if (hlen == 0) {
-		st_log(ST_LOG_ERROR, "http", "response head too large status=%d", status);
-		return status;
-	}
+	head = format_head(req, status, body ? content_type : NULL, framing, NULL, &hlen);
+	if (head == NULL)
+		return fail_head(req, 500, status);
 	if (body == NULL || len == 0 || head_only) {
 		write_all(req, head, hlen);
 	} else if (hlen + len <= ONE_WRITE_MAX) {
@@ -398,6 +492,7 @@ st_http_reply(struct st_req *req, int status, const char *content_type, const vo
 		if (write_all(req, head, hlen))
 			write_all(req, body, len);
 	}
+	st_free(head);
 	req->bytes_out = head_only ? 0 : len;
 	return status;
 }
@@ -469,7 +564,7 @@ st_http_reply_unavailable(struct st_req *req, int retry_after_s, const char *wha
 int
 st_http_stream_begin(struct st_req *req, int status, const char *content_type)
 {
-	char head[2048];
+	char *head;
 	size_t hlen;
 
 	if (req->replied)
@@ -478,10 +573,12 @@ st_http_stream_begin(struct st_req *req, int status, const char *content_type)
 	req->streaming = true;
 	req->status = status;
 	decide_closing(req);
-	hlen = format_head(req, status, content_type, "Transfer-Encoding: chunked\r\n", head,
-			   sizeof(head));
-	if (hlen > 0)
-		write_all(req, head, hlen);
+	head = format_head(req, status, content_type, "Transfer-Encoding: chunked\r\n", NULL,
+			   &hlen);
+	if (head == NULL)
+		return fail_head(req, 500, status);
+	write_all(req, head, hlen);
+	st_free(head);
 	return status;
 }
 
@@ -492,7 +589,7 @@ st_http_stream_begin_head(struct st_req *req, int status, const char *content_ty
 	bool head_only = strcmp(req->ri->request_method, "HEAD") == 0;
 	bool no_body = head_only || status < 200 || status == 204 || status == 304;
 	char framing[64] = "";
-	size_t cap = 2048 + (extra ? strlen(extra) : 0), hlen;
+	size_t hlen;
 	char *head;
 
 	if (req->replied)
@@ -509,17 +606,15 @@ st_http_stream_begin_head(struct st_req *req, int status, const char *content_ty
 			 (long long)content_length);
 	else if (content_length < 0 && !no_body)
 		st_strlcpy(framing, "Transfer-Encoding: chunked\r\n", sizeof(framing));
-	head = st_malloc(cap);
-	hlen = format_head_extra(req, status, content_type, framing, extra, head, cap);
-	if (hlen == 0) {
-		st_log(ST_LOG_ERROR, "http", "response head too large status=%d", status);
-	} else if (req->stream_raw && !no_body && content_length > 0) {
+	head = format_head(req, status, content_type, framing, extra, &hlen);
+	if (head == NULL)
+		return fail_head(req, 502, status);
+	if (req->stream_raw && !no_body && content_length > 0) {
 		req->held = head; /* goes out with the first body bytes */
 		req->held_len = hlen;
 		return status;
-	} else {
-		write_all(req, head, hlen);
 	}
+	write_all(req, head, hlen);
 	st_free(head);
 	return status;
 }
@@ -555,15 +650,41 @@ st_http_stream_abort(struct st_req *req)
 	mg_disable_keep_alive(req->conn);
 }
 
+/* Sends raw stream bytes (after the held head, if still held). */
+static bool
+write_raw(struct st_req *req, const void *data, size_t len)
+{
+	return req->held != NULL ? flush_held(req, data, len) : write_all(req, data, len);
+}
+
 enum st_err
 st_http_stream_write(struct st_req *req, const void *data, size_t len)
 {
 	if (!req->streaming)
 		return ST_ERR_INTERNAL;
+	if (req->head_failed)
+		return ST_ERR_IO; /* the answer went out as a problem: nothing may follow it */
 	if (req->stream_no_body)
 		return ST_OK;
 	if (req->stream_raw) {
-		if (req->held != NULL ? !flush_held(req, data, len) : !write_all(req, data, len))
+		size_t room = (size_t)(req->stream_length - (int64_t)req->bytes_out);
+
+		if (len > room) {
+			/* More than the Content-Length said: the rest would be read as the next
+			 * answer. What fits goes; the connection ends with this answer. */
+			if (!req->stream_over)
+				st_log(ST_LOG_WARN, "http",
+				       "streamed answer longer than its Content-Length, cut and "
+				       "closed length=%lld",
+				       (long long)req->stream_length);
+			mg_disable_keep_alive(req->conn);
+			req->stream_over = true;
+			if (room > 0 && !write_raw(req, data, room))
+				return ST_ERR_IO;
+			req->bytes_out += room;
+			return ST_ERR_TOO_LARGE;
+		}
+		if (!write_raw(req, data, len))
 			return ST_ERR_IO;
 		req->bytes_out += len;
 		return ST_OK;
@@ -579,6 +700,10 @@ st_http_stream_write(struct st_req *req, const void *data, size_t len)
 void
 st_http_stream_end(struct st_req *req)
 {
+	if (req->head_failed) {
+		req->streaming = false;
+		return;
+	}
 	if (req->held != NULL)
 		flush_held(req, NULL, 0);
 	if (req->streaming && !req->stream_raw && !req->stream_no_body)

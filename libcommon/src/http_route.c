@@ -111,19 +111,3 @@ st_http_params_cleanup(struct st_http_params *params)
 		st_free(params->values[i]);
 	params->n = 0;
 }
-
-bool
-st_http_request_id_ok(const char *id)
-{
-	size_t n = 0;
-
-	for (const char *p = id; *p != '\0'; p++, n++) {
-		char c = *p;
-
-		if (n >= 64 ||
-		    !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '.' || c == '_' || c == ':' || c == '-'))
-			return false;
-	}
-	return n > 0;
-}

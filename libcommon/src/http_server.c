@@ -14,6 +14,7 @@
 
 #include "strata/log.h"
 #include "strata/metrics.h"
+#include "strata/request_id.h"
 
 static pthread_once_t library_once = PTHREAD_ONCE_INIT;
 
@@ -133,15 +134,22 @@ serve_builtin(struct st_req *req, int *status)
 	return -1;
 }
 
-/* Verifies the principal header; on failure answers 401 and returns false. */
+/* Verifies the principal header for this service and this request (its method, path as
+ * routed, raw query); on failure answers 401 and returns false. */
 static bool
 check_principal(struct st_req *req, int *status)
 {
 	const struct st_http_conf *c = &req->srv->conf;
 	const char *header = mg_get_header(req->conn, ST_PRINCIPAL_HEADER);
-	char why[64];
+	const struct st_principal_bind bind = {
+		.method = req->ri->request_method,
+		.path = req->path,
+		.query = req->ri->query_string,
+	};
+	char why[64] = "no keys";
 
-	if (st_principal_verify(header, c->internal_secret, st_now_wall_ms(),
+	if (c->principal_keys == NULL ||
+	    st_principal_verify(header, c->principal_keys, &bind, st_now_wall_ms(),
 				c->principal_max_age_ms, &req->principal, why,
 				sizeof(why)) != ST_OK) {
 		st_log(ST_LOG_WARN, "http", "principal refused reason=\"%s\" path=%s", why,
@@ -191,10 +199,8 @@ set_request_id(struct st_req *req)
 {
 	const char *given = mg_get_header(req->conn, "X-Request-Id");
 
-	if (given != NULL && st_http_request_id_ok(given))
-		st_strlcpy(req->request_id, given, sizeof(req->request_id));
-	else
-		st_uuid_v4(req->request_id, sizeof(req->request_id));
+	st_request_id_pick(given, given != NULL ? strlen(given) : 0, req->request_id,
+			   sizeof(req->request_id));
 	st_log_set_request_id(req->request_id);
 }
 
@@ -208,7 +214,7 @@ access_log(const struct st_req *req, size_t idx, int status, double ms)
 		return;
 	if (idx >= s->conf.nroutes && idx - s->conf.nroutes < ROUTE_UNMATCHED)
 		level = ST_LOG_DEBUG; /* probes every few seconds would drown the log */
-	st_log(level, "access", "%s %s status=%d ms=%.2f bytes=%zu remote=%s sub=%s",
+	st_log(level, "access", "method=%s path=%s status=%d ms=%.2f bytes=%zu remote=%s sub=%s",
 	       req->ri->request_method, req->path, status, ms, req->bytes_out, req->ri->remote_addr,
 	       req->has_principal ? req->principal.sub : "-");
 }
@@ -354,7 +360,7 @@ st_http_server_create(const struct st_http_conf *conf, struct st_http_server **o
 	options[o++] = keep_alive;
 	options[o++] = "request_timeout_ms";
 	options[o++] = req_timeout;
-	options[o++] = "tcp_nodelay"; /* see PERFORMANCE.md: 40 ms stalls otherwise */
+	options[o++] = "tcp_nodelay"; /* docs/performance.md: 40 ms stalls otherwise */
 	options[o++] = "1";
 	options[o++] = "listen_backlog";
 	options[o++] = "1024";

@@ -18,6 +18,7 @@
 #include "httpc_int.h"
 #include "slot_pool.h"
 #include "strata/log.h"
+#include "strata/request_id.h"
 
 #define POOL_WAIT_DEFAULT_MS 1000
 
@@ -36,7 +37,7 @@ struct st_httpc {
 	struct handle *handles; /* the threads' own */
 	struct slot_pool pool;  /* with conf.pool_size */
 	struct handle **pooled; /* conf.pool_size of them, made on first use */
-	struct httpc_raw *raw;  /* st_httpc_stream's own sockets for http:// */
+	struct httpc_pool *raw; /* st_httpc_stream's own sockets for http:// */
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -98,7 +99,7 @@ st_httpc_create(const struct st_httpc_conf *conf, struct st_httpc **out)
 		return ST_ERR_INTERNAL;
 	}
 	pthread_mutex_init(&c->lock, NULL);
-	c->raw = httpc_raw_create(&c->conf);
+	c->raw = httpc_pool_create(&c->conf);
 	if (c->conf.pool_size > 0) {
 		slot_pool_init(&c->pool, c->conf.pool_size);
 		c->pooled = st_calloc((size_t)c->conf.pool_size, sizeof(*c->pooled));
@@ -117,7 +118,7 @@ st_httpc_destroy(struct st_httpc *c)
 	if (c == NULL)
 		return;
 	pthread_key_delete(c->key);
-	httpc_raw_destroy(c->raw);
+	httpc_pool_destroy(c->raw);
 	for (h = c->handles; h != NULL; h = next) {
 		next = h->next;
 		handle_free(h);
@@ -214,17 +215,6 @@ handle_put(struct st_httpc *c, struct handle *h)
 		slot_pool_give(&c->pool, h->slot);
 }
 
-bool
-st_httpc_idempotent(const char *method)
-{
-	static const char *const safe[] = { "GET", "HEAD", "PUT", "DELETE", "OPTIONS" };
-
-	for (size_t i = 0; i < ST_ARRAY_LEN(safe); i++)
-		if (strcmp(method, safe[i]) == 0)
-			return true;
-	return false;
-}
-
 int
 st_httpc_backoff_ms(int base_ms, int attempt, double jitter01)
 {
@@ -286,6 +276,23 @@ on_header(char *ptr, size_t size, size_t nmemb, void *userdata)
 	return n;
 }
 
+/*
+ * The caller's header lines that may be sent (httpc_header_line_ok: never one that would split
+ * the request), as a list for libcurl, and the request id to send into id (cap bytes; "" for
+ * none). The caller frees the list.
+ */
+static struct curl_slist *
+header_list(const char *const *headers, const char *given_id, char *id, size_t cap)
+{
+	struct curl_slist *list = NULL;
+
+	for (size_t i = 0; headers != NULL && headers[i] != NULL; i++)
+		if (httpc_header_line_ok(headers[i]))
+			list = curl_slist_append(list, headers[i]);
+	httpc_request_id(given_id, id, cap);
+	return list;
+}
+
 static enum st_err
 map_curl(CURLcode cc)
 {
@@ -324,16 +331,14 @@ attempt(struct st_httpc *c, CURL *curl, const struct st_httpc_req *req, struct s
 {
 	struct curl_slist *list = NULL;
 	struct sink sink = { resp, 0, c->conf.max_response, false };
-	char rid[128];
-	const char *id = req->request_id ? req->request_id : st_log_request_id();
+	char id[ST_REQUEST_ID_MAX + 1], rid[ST_REQUEST_ID_MAX + 16];
 	const char *ctype = NULL;
 	CURLcode cc;
 	enum st_err rc;
 
 	resp_reset(resp);
-	for (size_t i = 0; req->headers != NULL && req->headers[i] != NULL; i++)
-		list = curl_slist_append(list, req->headers[i]);
-	if (id != NULL && id[0] != '\0') {
+	list = header_list(req->headers, req->request_id, id, sizeof(id));
+	if (id[0] != '\0') {
 		snprintf(rid, sizeof(rid), "X-Request-Id: %s", id);
 		list = curl_slist_append(list, rid);
 	}
@@ -442,50 +447,6 @@ st_httpc_resp_cleanup(struct st_httpc_resp *resp)
 
 /* ---- streaming ---- */
 
-bool
-st_httpc_parse_status(const char *line, size_t len, long *status)
-{
-	size_t i = 5;
-	long v = 0;
-
-	if (len < 12 || strncmp(line, "HTTP/", 5) != 0)
-		return false;
-	while (i < len && line[i] != ' ')
-		i++;
-	if (i + 4 > len || line[i] != ' ')
-		return false;
-	i++;
-	for (size_t k = 0; k < 3; k++, i++) {
-		if (line[i] < '0' || line[i] > '9')
-			return false;
-		v = v * 10 + (line[i] - '0');
-	}
-	if (i < len && line[i] != ' ' && line[i] != '\r' && line[i] != '\n')
-		return false;
-	if (v < 100)
-		return false;
-	*status = v;
-	return true;
-}
-
-bool
-st_httpc_parse_header(const char *line, size_t len, char *buf, size_t cap,
-		      struct st_httpc_header *out)
-{
-	size_t nlen, vstart, vend;
-
-	if (!httpc_header_split(line, len, &nlen, &vstart, &vend) ||
-	    nlen + 1 + (vend - vstart) + 1 > cap)
-		return false;
-	memcpy(buf, line, nlen);
-	buf[nlen] = '\0';
-	memcpy(buf + nlen + 1, line + vstart, vend - vstart);
-	buf[nlen + 1 + (vend - vstart)] = '\0';
-	out->name = buf;
-	out->value = buf + nlen + 1;
-	return true;
-}
-
 ST_STATIC bool httpc_answered_early(int cc, bool uploading, bool head_done, int64_t want,
 				    int64_t got);
 
@@ -504,6 +465,8 @@ struct stream_run {
 	size_t nheaders;
 	int64_t body_want; /* the answer's body length from its head; -1 unknown (chunked) */
 	int64_t body_got;  /* bytes of it handed to on_body */
+	int interim;       /* interim (1xx) answers skipped */
+	int trailers;      /* trailer lines after the body */
 };
 
 static size_t
@@ -526,26 +489,25 @@ static enum st_err
 deliver_head(struct stream_run *run)
 {
 	struct st_httpc_header list[HEADERS_MAX];
-	size_t off = 0;
+	struct st_httpc_framing fr;
+	size_t off = 0, n = run->nheaders;
+	enum st_err rc;
 
-	run->body_want = -1;
-	for (size_t i = 0; i < run->nheaders; i++) {
+	for (size_t i = 0; i < n; i++) {
 		list[i].name = run->head + off;
 		off += strlen(run->head + off) + 1;
 		list[i].value = run->head + off;
 		off += strlen(run->head + off) + 1;
-		if (strcasecmp(list[i].name, "Content-Length") == 0) {
-			char *end;
-			long long v = strtoll(list[i].value, &end, 10);
-
-			if (end != list[i].value && *end == '\0' && v >= 0)
-				run->body_want = v;
-		}
 	}
-	if (strcmp(run->s->method, "HEAD") == 0 || run->status == 204 || run->status == 304)
-		run->body_want = 0;
+	/* the same framing rules as the raw path: with Transfer-Encoding, no Content-Length */
+	rc = st_httpc_framing(run->s->method, run->status, false, list, &n, &fr);
+	if (rc != ST_OK)
+		return rc;
+	run->body_want = fr.body == ST_HTTPC_BODY_NONE     ? 0
+			 : fr.body == ST_HTTPC_BODY_LENGTH ? fr.length
+							   : -1;
 	run->head_done = true;
-	return run->s->on_head(run->s->ctx, run->status, list, run->nheaders);
+	return run->s->on_head(run->s->ctx, run->status, list, n);
 }
 
 static size_t
@@ -556,8 +518,13 @@ stream_header(char *ptr, size_t size, size_t nitems, void *userdata)
 	struct st_httpc_header h;
 
 	run->last_ms = st_now_mono_ms();
-	if (run->head_done)
+	if (run->head_done) {
+		if (++run->trailers > ST_CHUNKED_TRAILERS_MAX + 1) { /* and the empty line */
+			run->fail = ST_ERR_IO;
+			return 0;
+		}
 		return n; /* trailers: dropped */
+	}
 	if (st_httpc_parse_status(ptr, n, &run->status)) {
 		run->head_len = 0; /* a new head (after 100 Continue, say) */
 		run->nheaders = 0;
@@ -566,8 +533,13 @@ stream_header(char *ptr, size_t size, size_t nitems, void *userdata)
 	if (n <= 2 && (n == 0 || ptr[0] == '\r' || ptr[0] == '\n')) {
 		enum st_err rc;
 
-		if (run->status >= 100 && run->status < 200)
+		if (run->status >= 100 && run->status < 200) {
+			if (++run->interim > HTTPC_INTERIM_MAX) {
+				run->fail = ST_ERR_IO;
+				return 0;
+			}
 			return n; /* an interim answer: the final one follows */
+		}
 		rc = deliver_head(run);
 		if (rc != ST_OK) {
 			run->fail = rc;
@@ -631,13 +603,11 @@ static struct curl_slist *
 stream_setup(struct st_httpc *c, CURL *curl, const struct st_httpc_stream *s,
 	     struct stream_run *run)
 {
-	struct curl_slist *list = NULL;
-	const char *id = s->request_id ? s->request_id : st_log_request_id();
-	char rid[128];
+	struct curl_slist *list;
+	char id[ST_REQUEST_ID_MAX + 1], rid[ST_REQUEST_ID_MAX + 16];
 
-	for (size_t i = 0; s->headers != NULL && s->headers[i] != NULL; i++)
-		list = curl_slist_append(list, s->headers[i]);
-	if (id != NULL && id[0] != '\0') {
+	list = header_list(s->headers, s->request_id, id, sizeof(id));
+	if (id[0] != '\0') {
 		snprintf(rid, sizeof(rid), "X-Request-Id: %s", id);
 		list = curl_slist_append(list, rid);
 	}

@@ -1,14 +1,27 @@
 /*
  * JSON helpers on cJSON: parsing bounded input, typed getters that explain what is wrong with
  * a field, and printing through libcommon's allocator.
+ *
+ * A document whose objects repeat a key is refused. cJSON keeps the first of two members of one
+ * name and other parsers (jansson, most JavaScript engines) the last, so a document with a
+ * repeated key means two things at once; see STYLE.md. The check walks the parsed tree: small
+ * objects compare their names pairwise, larger ones go through an open-addressing table on
+ * the keyed hash (hash.h), so that names a client chose cannot all land in one bucket. Each object
+ * costs time linear in its size either way.
  */
 #include "strata/json.h"
 
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "strata/hash.h"
+
+/* Objects of at most this many members compare names pairwise (at most 28 comparisons). */
+#define PAIRWISE_MAX 8
 
 void
 st_json_errs_init(struct st_json_errs *errs)
@@ -32,6 +45,127 @@ st_json_errs_add(struct st_json_errs *errs, const char *field, const char *fmt, 
 	errs->n++;
 }
 
+/* ---- repeated keys ---- */
+
+/* Scratch slots for the large objects of one walk, grown to the largest. */
+struct name_table {
+	const char **slots;
+	size_t cap; /* a power of two, or 0 */
+};
+
+/* The first name of obj (n members) that an earlier member already has, or NULL. */
+static const char *
+object_repeat(const cJSON *obj, size_t n, struct name_table *t)
+{
+	const cJSON *a, *b;
+	size_t cap = 16, mask;
+
+	if (n <= PAIRWISE_MAX) {
+		for (a = obj->child; a != NULL; a = a->next)
+			for (b = obj->child; b != a; b = b->next)
+				if (strcmp(a->string, b->string) == 0)
+					return a->string;
+		return NULL;
+	}
+	while (cap < 2 * n)
+		cap <<= 1;
+	if (cap > t->cap) {
+		st_free(t->slots);
+		t->slots = st_calloc(cap, sizeof(*t->slots));
+		t->cap = cap;
+	}
+	mask = cap - 1;
+	memset(t->slots, 0, cap * sizeof(*t->slots));
+	for (a = obj->child; a != NULL; a = a->next) {
+		size_t i = (size_t)st_hash_keyed(a->string, strlen(a->string)) & mask;
+
+		while (t->slots[i] != NULL) {
+			if (strcmp(t->slots[i], a->string) == 0)
+				return a->string;
+			i = (i + 1) & mask;
+		}
+		t->slots[i] = a->string;
+	}
+	return NULL;
+}
+
+/* Depth-first over the tree; cJSON's nesting limit (1000) bounds the recursion. */
+static const char *
+tree_repeat(const cJSON *item, struct name_table *t)
+{
+	const cJSON *c;
+	const char *name;
+	size_t n = 0;
+
+	if (!cJSON_IsObject(item) && !cJSON_IsArray(item))
+		return NULL;
+	for (c = item->child; c != NULL; c = c->next) {
+		if (cJSON_IsObject(item) && c->string == NULL)
+			return ""; /* cannot come from the parser; refused rather than trusted */
+		n++;
+	}
+	if (cJSON_IsObject(item) && n > 1) {
+		name = object_repeat(item, n, t);
+		if (name != NULL)
+			return name;
+	}
+	for (c = item->child; c != NULL; c = c->next) {
+		name = tree_repeat(c, t);
+		if (name != NULL)
+			return name;
+	}
+	return NULL;
+}
+
+const char *
+st_json_repeated_key(const cJSON *json)
+{
+	struct name_table t = { NULL, 0 };
+	const char *name;
+
+	name = tree_repeat(json, &t);
+	st_free(t.slots);
+	return name;
+}
+
+/* Writes the refusal of a repeated key: the name when it is short printable ASCII. */
+static void
+repeat_error(const char *name, char *err, size_t errcap)
+{
+	size_t len = strlen(name);
+	bool plain = len > 0 && len <= 64;
+
+	for (size_t i = 0; i < len && plain; i++)
+		plain = name[i] >= 0x20 && name[i] < 0x7f && name[i] != '"' && name[i] != '\\';
+	if (plain)
+		st_errf(err, errcap, "a JSON object repeats the key \"%s\"", name);
+	else
+		st_errf(err, errcap, "a JSON object repeats a key");
+}
+
+/*
+ * True when JSON text holds a \u0000 escape. cJSON ends its strings at the NUL, so "a\u0000b"
+ * would arrive as "a" and pass every check: st_json_parse refuses such a document whole.
+ * Backslashes come in runs; an odd run's last one escapes what follows.
+ */
+bool
+st_json_nul_escape(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t k = 0;
+
+		if (s[i] != '\\')
+			continue;
+		while (i + k < n && s[i + k] == '\\')
+			k++;
+		if (k % 2 == 1 && i + k + 5 <= n && s[i + k] == 'u' &&
+		    memcmp(s + i + k + 1, "0000", 4) == 0)
+			return true;
+		i += k - 1;
+	}
+	return false;
+}
+
 cJSON *
 st_json_parse(const char *buf, size_t len, char *err, size_t errcap)
 {
@@ -40,6 +174,10 @@ st_json_parse(const char *buf, size_t len, char *err, size_t errcap)
 
 	if (len == 0) {
 		st_errf(err, errcap, "empty body: expected a JSON document");
+		return NULL;
+	}
+	if (st_json_nul_escape(buf, len)) {
+		st_errf(err, errcap, "a JSON string holds \\u0000, which is not accepted");
 		return NULL;
 	}
 	json = cJSON_ParseWithLengthOpts(buf, len, &end, false);
@@ -53,6 +191,15 @@ st_json_parse(const char *buf, size_t len, char *err, size_t errcap)
 		if (*p != ' ' && *p != '\n' && *p != '\r' && *p != '\t') {
 			st_errf(err, errcap, "unexpected data after the JSON document at byte %zu",
 				(size_t)(p - buf));
+			cJSON_Delete(json);
+			return NULL;
+		}
+	}
+	{
+		const char *name = st_json_repeated_key(json);
+
+		if (name != NULL) {
+			repeat_error(name, err, errcap);
 			cJSON_Delete(json);
 			return NULL;
 		}

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "strata/log.h"
+#include "strata/request_id.h"
 
 #define POLL_SLICE_MS              100 /* how often the thread looks at its stop flag */
 #define BACKOFF_MAX_MS             30000
@@ -147,10 +148,9 @@ hold(struct st_kafka_consumer *c, rd_kafka_message_t *m)
 	    rd_kafka_header_get_last(hdrs, ST_KAFKA_REQUEST_ID_HEADER, &val, &len) ==
 		    RD_KAFKA_RESP_ERR_NO_ERROR &&
 	    val != NULL) {
-		if (len > ST_KAFKA_REQUEST_ID_MAX)
-			len = ST_KAFKA_REQUEST_ID_MAX;
-		memcpy(h->request_id, val, len);
-		h->request_id[len] = '\0';
+		/* A producer's bytes: one that is no request id (control characters, too long)
+		 * must not reach a log line or a header of a call made for this record. */
+		st_request_id_pick(val, len, h->request_id, sizeof(h->request_id));
 	}
 }
 

@@ -31,6 +31,7 @@
 #include <time.h>
 
 #include "slot_pool.h"
+#include "strata/encode.h"
 #include "strata/log.h"
 
 #define REDIS_HOST_MAX     256
@@ -71,18 +72,6 @@ ST_STATIC enum st_err redis_url_parse(const char *url, char *host, size_t host_c
 				      char *user, size_t user_cap, char *password,
 				      size_t password_cap, int *db);
 
-static int
-hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Copies [s, end) into dst, decoding %XX; false when it does not fit, is badly encoded, or
  * decodes to a NUL byte. */
 static bool
@@ -94,8 +83,8 @@ copy_decoded(char *dst, size_t cap, const char *s, const char *end)
 		char c = *s++;
 
 		if (c == '%') {
-			int hi = end - s >= 2 ? hex_value(s[0]) : -1;
-			int lo = end - s >= 2 ? hex_value(s[1]) : -1;
+			int hi = end - s >= 2 ? st_hex_digit(s[0]) : -1;
+			int lo = end - s >= 2 ? st_hex_digit(s[1]) : -1;
 
 			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
 				return false;

@@ -38,8 +38,10 @@ static const struct st_config_item shared_config[] = {
 	ST_CONFIG_INT("HTTP_REQUEST_TIMEOUT_MS", 30000, 100, 3600000),
 	ST_CONFIG_BOOL("HTTP_ACCESS_LOG", true),
 	ST_CONFIG_STR("LOG_LEVEL", "info"),
-	ST_CONFIG_SECRET("INTERNAL_SECRET", NULL, 32),
-	ST_CONFIG_INT("PRINCIPAL_MAX_AGE_MS", 30000, 1000, 600000),
+	ST_CONFIG_SECRET("PRINCIPAL_KEYS", NULL, 1),
+	/* Peers whose X-Real-IP / X-Forwarded-For are believed (st_http_client_addr). */
+	ST_CONFIG_STR("TRUSTED_PROXIES", "127.0.0.0/8,::1/128"),
+	ST_CONFIG_INT("PRINCIPAL_MAX_AGE_MS", 10000, 1000, 60000),
 	ST_CONFIG_INT("SHUTDOWN_DRAIN_MS", 0, 0, 60000),
 	ST_CONFIG_INT("HTTPC_CONNECT_TIMEOUT_MS", 1000, 10, 60000),
 	ST_CONFIG_INT("HTTPC_TIMEOUT_MS", 10000, 10, 3600000),
@@ -121,6 +123,12 @@ load_config(struct service_run *run, struct st_config *cfg)
 			"strata-%s: configuration error: LOG_LEVEL=%s: expected debug, info, "
 			"warn or error\n",
 			svc->name, st_config_str(cfg, "LOG_LEVEL"));
+		return ST_ERR_INVALID;
+	}
+	if (st_http_trusted_parse(st_config_str(cfg, "TRUSTED_PROXIES"), &run->trusted_proxies, err,
+				  sizeof(err)) != ST_OK) {
+		fprintf(stderr, "strata-%s: configuration error: TRUSTED_PROXIES: %s\n", svc->name,
+			err);
 		return ST_ERR_INVALID;
 	}
 	st_log_init(svc->name, level);
@@ -235,7 +243,8 @@ start_http(struct service_run *run)
 		.request_timeout_ms = (int)st_config_int(cfg, "HTTP_REQUEST_TIMEOUT_MS"),
 		.access_log = st_config_bool(cfg, "HTTP_ACCESS_LOG"),
 		.require_principal = !run->svc->public_edge,
-		.internal_secret = run->app.internal_secret,
+		.principal_keys = run->app.principal_keys,
+		.trusted_proxies = run->trusted_proxies,
 		.principal_max_age_ms = st_config_int(cfg, "PRINCIPAL_MAX_AGE_MS"),
 		.routes = run->svc->routes,
 		.nroutes = run->svc->nroutes,
@@ -286,6 +295,8 @@ st_service_main(const struct st_service *svc, int argc, char **argv)
 {
 	struct service_run run;
 	struct st_config *cfg = st_config_create();
+	struct st_principal_keys *keys = NULL;
+	char err[256];
 	int code = 1, sig = 0;
 
 	(void)argc;
@@ -297,9 +308,16 @@ st_service_main(const struct st_service *svc, int argc, char **argv)
 		code = 2;
 		goto out;
 	}
+	if (st_principal_keys_create(svc->name, st_config_str(cfg, "PRINCIPAL_KEYS"), &keys, err,
+				     sizeof(err)) != ST_OK) {
+		fprintf(stderr, "strata-%s: configuration error: PRINCIPAL_KEYS: %s\n", svc->name,
+			err);
+		code = 2;
+		goto out;
+	}
 	run.app.name = svc->name;
 	run.app.config = cfg;
-	run.app.internal_secret = st_config_str(cfg, "INTERNAL_SECRET");
+	run.app.principal_keys = keys;
 	run.app.started_ms = st_now_wall_ms();
 	run.app.metrics = st_metrics_create();
 	service_metrics_register(&run);
@@ -324,6 +342,8 @@ out:
 	shutdown_all(&run);
 	if (code == 0)
 		st_log(ST_LOG_INFO, "service", "stopped cleanly");
+	st_http_trusted_destroy(run.trusted_proxies);
+	st_principal_keys_destroy(keys);
 	st_config_destroy(cfg);
 	return code;
 }

@@ -26,6 +26,8 @@ struct service_run {
 	struct st_http_server *http;
 	struct st_kafka_consumer **consumers; /* svc->nconsumers */
 	struct loop_thread *loops;            /* svc->nloops */
+	/* TRUSTED_PROXIES, for the server */
+	struct st_http_trusted *trusted_proxies;
 	pthread_mutex_t stop_lock;
 	pthread_cond_t stop_cond;
 	atomic_bool stopping;

@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "strata/core.h"
 
@@ -59,5 +60,9 @@ enum st_err slot_pool_take(struct slot_pool *pool, int timeout_ms,
 /* Gives back a slot that slot_pool_take handed out: to the oldest waiter if it starves, else to
  * the pool, waking the oldest waiter not yet woken. */
 void slot_pool_give(struct slot_pool *pool, int index);
+
+/* The monotonic time ms milliseconds from now, for pthread_cond_timedwait on a condition
+ * variable made with CLOCK_MONOTONIC (the HTTP client's own pool uses it too). */
+void slot_pool_deadline(struct timespec *ts, int ms);
 
 #endif

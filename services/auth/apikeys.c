@@ -18,6 +18,7 @@
 #include "strata/db.h"
 #include "strata/encode.h"
 #include "strata/log.h"
+#include "strata/text.h"
 
 #define APIKEY_NAME_MAX   100 /* characters */
 #define APIKEY_PREFIX_RAW 6   /* bytes: 8 base64url characters */
@@ -60,15 +61,6 @@ ST_STATIC bool auth_apikey_time_valid(const char *s);
 ST_STATIC size_t auth_apikey_name_chars(const char *s);
 ST_STATIC void auth_apikey_generate(char *key, size_t cap, char *prefix, size_t pcap);
 
-static const struct {
-	const char *name;
-	unsigned bit;
-} scope_names[] = {
-	{ "read", ST_SCOPE_READ },     { "write", ST_SCOPE_WRITE },
-	{ "admin", ST_SCOPE_ADMIN },   { "dashboard", ST_SCOPE_DASHBOARD },
-	{ "ingest", ST_SCOPE_INGEST },
-};
-
 /* ---- pure parts (unit-tested) ---- */
 
 /*
@@ -83,20 +75,12 @@ auth_apikey_time_valid(const char *s)
 	return st_time_parse_rfc3339(s, &ms) && ms >= 0;
 }
 
-/* The number of characters of a UTF-8 string (its bytes that do not continue a sequence);
- * (size_t)-1 when it holds a control character. */
+/* The number of characters of a UTF-8 string; (size_t)-1 when it is not valid UTF-8 or holds
+ * a control character (libcommon's st_text_chars). */
 ST_STATIC size_t
 auth_apikey_name_chars(const char *s)
 {
-	size_t n = 0;
-
-	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
-		if (*p < 0x20 || *p == 0x7f)
-			return (size_t)-1;
-		if ((*p & 0xc0) != 0x80)
-			n++;
-	}
-	return n;
+	return st_text_chars(s, strlen(s), 0);
 }
 
 /* A new key "stk_<prefix>_<secret>" into key (cap >= 64) and its prefix (pcap >= 9). */
@@ -120,56 +104,26 @@ auth_apikey_generate(char *key, size_t cap, char *prefix, size_t pcap)
 
 /* ---- helpers ---- */
 
-/* The scope bits as a JSON array of names. */
-static cJSON *
-scopes_json(unsigned scopes)
-{
-	cJSON *arr = cJSON_CreateArray();
-
-	for (size_t i = 0; i < ST_ARRAY_LEN(scope_names); i++)
-		if (scopes & scope_names[i].bit)
-			cJSON_AddItemToArray(arr, cJSON_CreateString(scope_names[i].name));
-	return arr;
-}
-
-/* The scope bits as a PostgreSQL array literal ("{read,write}"); names come from the table. */
+/* The scope bits as a PostgreSQL array literal ("{read,write}"), from libcommon's names. */
 static void
 scopes_pg(unsigned scopes, char *buf, size_t cap)
 {
-	size_t n = 0;
+	char list[48]; /* every name: 35 bytes */
 
-	n += (size_t)snprintf(buf, cap, "{");
-	for (size_t i = 0; i < ST_ARRAY_LEN(scope_names) && n < cap; i++)
-		if (scopes & scope_names[i].bit)
-			n += (size_t)snprintf(buf + n, cap - n, "%s%s", n > 1 ? "," : "",
-					      scope_names[i].name);
-	if (n < cap)
-		snprintf(buf + n, cap - n, "}");
+	if (!st_scopes_format(scopes, list, sizeof(list)))
+		list[0] = '\0';
+	snprintf(buf, cap, "{%s}", list);
 }
 
-/* The scopes granted by a comma-separated list of roles ("admin,viewer"). */
+/* The scopes granted by a stored comma-separated list of roles ("admin,viewer"). */
 static unsigned
 scopes_of_role_list(const char *list)
 {
-	char roles[AUTH_ROLES_MAX][16];
-	const char *ptrs[AUTH_ROLES_MAX];
+	const char *names[AUTH_ROLES_MAX];
 	size_t n = 0;
-	const char *p = list;
 
-	while (*p != '\0' && n < AUTH_ROLES_MAX) {
-		size_t len = strcspn(p, ",");
-
-		if (len > 0 && len < sizeof(roles[0])) {
-			memcpy(roles[n], p, len);
-			roles[n][len] = '\0';
-			ptrs[n] = roles[n];
-			n++;
-		}
-		p += len;
-		if (*p == ',')
-			p++;
-	}
-	return auth_scopes_of_roles(ptrs, n);
+	(void)auth_roles_parse(list, names, &n); /* checked when written: its good names count */
+	return auth_scopes_of_roles(names, n);
 }
 
 /*
@@ -197,14 +151,6 @@ caller(struct st_req *req, bool allow_key, int *status)
 	return p;
 }
 
-static int
-reply_db_error(struct st_req *req, enum st_err rc)
-{
-	if (rc == ST_ERR_UNAVAILABLE || rc == ST_ERR_TIMEOUT)
-		return st_http_reply_unavailable(req, 2, "the database");
-	return st_http_reply_problem(req, 500, "the key store failed");
-}
-
 /* Adds a nullable time column of row 0 to obj. */
 static void
 add_time(cJSON *obj, const char *name, const struct st_db_result *res, int row, int col)
@@ -217,43 +163,19 @@ add_time(cJSON *obj, const char *name, const struct st_db_result *res, int row, 
 
 /* ---- create ---- */
 
-/* Parses permissions (an array of scope names) into *scopes; records errors. */
-static void
-parse_permissions(const cJSON *arr, unsigned *scopes, struct st_json_errs *errs)
-{
-	const cJSON *item;
-	int i = 0;
-
-	*scopes = 0;
-	cJSON_ArrayForEach(item, arr)
-	{
-		char field[32];
-		bool known = false;
-
-		snprintf(field, sizeof(field), "permissions[%d]", i++);
-		for (size_t k = 0; cJSON_IsString(item) && k < ST_ARRAY_LEN(scope_names); k++)
-			if (strcmp(item->valuestring, scope_names[k].name) == 0) {
-				*scopes |= scope_names[k].bit;
-				known = true;
-			}
-		if (!known)
-			st_json_errs_add(errs, field,
-					 "must be one of read, write, admin, dashboard, ingest");
-	}
-	if (i == 0)
-		st_json_errs_add(errs, "permissions", "must name at least one scope");
-}
-
 /* 403 naming the first scope in want that have lacks. */
 static int
 reply_scope_refused(struct st_req *req, unsigned want, unsigned have)
 {
-	for (size_t i = 0; i < ST_ARRAY_LEN(scope_names); i++)
-		if ((want & scope_names[i].bit) && !(have & scope_names[i].bit))
-			return st_http_reply_problem(
-				req, 403,
-				"a key cannot hold the scope '%s': your credentials do not have it",
-				scope_names[i].name);
+	char missing[96];
+
+	if (st_scopes_format(want & ~have, missing, sizeof(missing)) && missing[0] != '\0') {
+		missing[strcspn(missing, ",")] = '\0';
+		return st_http_reply_problem(
+			req, 403,
+			"a key cannot hold the scope '%s': your credentials do not have it",
+			missing);
+	}
 	return st_http_reply_problem(req, 403, "a key cannot hold more than your scopes");
 }
 
@@ -289,7 +211,7 @@ apikeys_create(struct st_req *req, void *ctx)
 					 APIKEY_NAME_MAX);
 	}
 	if (st_json_get_obj(body, "permissions", true, cJSON_Array, &perms, &errs))
-		parse_permissions(perms, &scopes, &errs);
+		auth_scopes_parse_json(perms, "permissions", &scopes, &errs);
 	if (st_json_get_str(body, "expires_at", false, 64, &expires, &errs) && expires != NULL &&
 	    !auth_apikey_time_valid(expires))
 		st_json_errs_add(&errs, "expires_at",
@@ -337,7 +259,7 @@ apikeys_create(struct st_req *req, void *ctx)
 	if (rc != ST_OK) {
 		st_log(ST_LOG_ERROR, "apikeys", "storing a key failed: %s (%s)", st_err_str(rc),
 		       err);
-		status = reply_db_error(req, rc);
+		status = st_http_reply_db_error(req, rc, "auth");
 		goto out;
 	}
 	if (res == NULL || st_db_rows(res) == 0) {
@@ -349,7 +271,7 @@ apikeys_create(struct st_req *req, void *ctx)
 	cJSON_AddStringToObject(out, "name", name);
 	cJSON_AddStringToObject(out, "key", key);
 	cJSON_AddStringToObject(out, "prefix", prefix);
-	cJSON_AddItemToObject(out, "permissions", scopes_json(scopes));
+	cJSON_AddItemToObject(out, "permissions", auth_scopes_json(scopes));
 	cJSON_AddStringToObject(out, "created_at", st_db_get(res, 0, 0));
 	add_time(out, "expires_at", res, 0, 1);
 	{
@@ -357,7 +279,7 @@ apikeys_create(struct st_req *req, void *ctx)
 
 		cJSON_AddStringToObject(data, "id", id);
 		cJSON_AddStringToObject(data, "prefix", prefix);
-		cJSON_AddItemToObject(data, "permissions", scopes_json(scopes));
+		cJSON_AddItemToObject(data, "permissions", auth_scopes_json(scopes));
 		auth_audit(app, req, "apikey.created", p->sub, data);
 	}
 	snprintf(loc, sizeof(loc), "/api/v1/api-keys/%s", id);
@@ -453,7 +375,7 @@ apikeys_list(struct st_req *req, void *ctx)
 	if (rc != ST_OK) {
 		st_log(ST_LOG_ERROR, "apikeys", "listing keys failed: %s (%s)", st_err_str(rc),
 		       err);
-		status = reply_db_error(req, rc);
+		status = st_http_reply_db_error(req, rc, "auth");
 		goto out;
 	}
 	rows = st_db_rows(res);
@@ -467,7 +389,7 @@ apikeys_list(struct st_req *req, void *ctx)
 		cJSON_AddStringToObject(k, "id", st_db_get(res, i, 0));
 		cJSON_AddStringToObject(k, "name", st_db_get(res, i, 1));
 		cJSON_AddStringToObject(k, "prefix", st_db_get(res, i, 2));
-		cJSON_AddItemToObject(k, "permissions", scopes_json(scopes));
+		cJSON_AddItemToObject(k, "permissions", auth_scopes_json(scopes));
 		add_time(k, "created_at", res, i, 4);
 		add_time(k, "last_used_at", res, i, 5);
 		add_time(k, "expires_at", res, i, 6);
@@ -524,7 +446,7 @@ apikeys_delete(struct st_req *req, void *ctx)
 	if (rc != ST_OK) {
 		st_log(ST_LOG_ERROR, "apikeys", "revoking a key failed: %s (%s)", st_err_str(rc),
 		       err);
-		status = reply_db_error(req, rc);
+		status = st_http_reply_db_error(req, rc, "auth");
 		goto out;
 	}
 	if (st_db_rows(res) == 0) {
@@ -583,7 +505,7 @@ apikeys_verify_internal(struct st_req *req, void *ctx)
 	if (rc != ST_OK) {
 		st_log(ST_LOG_ERROR, "apikeys", "verifying a key failed: %s (%s)", st_err_str(rc),
 		       err);
-		status = reply_db_error(req, rc);
+		status = st_http_reply_db_error(req, rc, "auth");
 		goto out;
 	}
 	if (st_db_rows(res) == 0) {
@@ -608,7 +530,7 @@ apikeys_verify_internal(struct st_req *req, void *ctx)
 	out = cJSON_CreateObject();
 	cJSON_AddStringToObject(out, "id", st_db_get(res, 0, 0));
 	cJSON_AddStringToObject(out, "user_id", st_db_get(res, 0, 1));
-	cJSON_AddItemToObject(out, "scopes", scopes_json(scopes));
+	cJSON_AddItemToObject(out, "scopes", auth_scopes_json(scopes));
 	add_time(out, "expires_at", res, 0, 3);
 	status = st_http_reply_json(req, 200, out);
 out:

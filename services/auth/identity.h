@@ -1,7 +1,7 @@
 /*
  * What the identity half of the auth service shares between its own files (users.c,
- * users_admin.c, passwords.c, lockout.c, audit.c, roles.c, bootstrap.c and main.c). The
- * interface with the tokens half is auth.h; nothing here is meant for it.
+ * users_admin.c, passwords.c, lockout.c, audit.c, client.c, roles.c, bootstrap.c and
+ * main.c). The interface with the tokens half is auth.h; nothing here is meant for it.
  */
 #ifndef STRATA_AUTH_IDENTITY_H
 #define STRATA_AUTH_IDENTITY_H
@@ -90,11 +90,13 @@ void auth_audit_flush(struct st_app *app);
 /* The role names, for messages. */
 #define AUTH_ROLE_NAMES "admin, researcher, viewer, device"
 
-/* ---- users.c and users_admin.c ---- */
+/* ---- client.c ---- */
 
-/* The client's address: X-Real-IP (set by the gateway) when well-formed, else the peer's.
- * Borrowed from the request. */
+/* The client's address (st_http_client_addr): X-Real-IP, set by the gateway, only from a
+ * trusted proxy (TRUSTED_PROXIES), else the peer's. Borrowed from the request. */
 const char *auth_client_addr(struct st_req *req);
+
+/* ---- users.c and users_admin.c ---- */
 
 /* Longest email accepted, in bytes (RFC 5321's limit on a path). */
 #define AUTH_EMAIL_MAX 254
@@ -118,10 +120,6 @@ struct st_db_result;
 /* The public form of the user in row of res (selected with AUTH_USER_COLS first): id, email,
  * name, roles, disabled, created_at, updated_at; never the hash. The caller owns it. */
 cJSON *auth_user_json(const struct st_db_result *res, int row);
-
-/* Answers a database error: 503 with Retry-After when the database is unreachable or busy,
- * 500 otherwise. Returns the status. */
-int auth_reply_db_error(struct st_req *req, enum st_err rc);
 
 struct st_db_conn;
 /* Revokes every live refresh token of the user on conn (password change, disabling). */

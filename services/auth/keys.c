@@ -10,8 +10,14 @@
  * auth_keys_refresh, run periodically by main.c's loop, repeats this and reloads the table, so
  * a rotation on one replica reaches the others within one interval.
  *
- * The private key leaves the process only into auth.signing_keys; it is never logged. In
- * memory it is held under a read-write lock and handed to the signer as a copy that is wiped.
+ * The private key leaves the process only into auth.signing_keys, and only sealed under the
+ * key-encryption key (kek.c): the table holds nonce || crypto_secretbox of the PEM and the
+ * KEK's id, never the PEM. Rows of older versions (plaintext private_pem) are sealed, and
+ * private_pem set to NULL, under the advisory lock at start-up and at each refresh; rows sealed
+ * under AUTH_KEK_PREVIOUS are resealed under AUTH_KEK at start-up. An opened key must have the
+ * row's kid (computed again from the key), so a box moved to another row is refused too. It is
+ * never logged; in memory it is held under a read-write lock and handed to the signer as a copy
+ * that is wiped.
  */
 #include <openssl/bio.h>
 #include <openssl/core_names.h>
@@ -56,6 +62,8 @@ struct auth_keys {
 	size_t fixed_len;
 	char fixed_kid[AUTH_KID_LEN + 1];
 	char *fixed_pub;
+	/* the key-encryption keys: the one that seals, and the one rotated away from (id "") */
+	struct auth_kek kek, kek_prev;
 	int rotate_days; /* AUTH_KEY_ROTATE_DAYS, 0: never */
 	int publish_s;   /* how long a retired key stays published */
 };
@@ -67,16 +75,6 @@ ST_STATIC enum st_err auth_key_from_pem(const char *pem, char **priv, size_t *pr
 					char *kid, char *err, size_t errcap);
 ST_STATIC enum st_err auth_key_generate(unsigned bits, char **priv, size_t *priv_len);
 ST_STATIC cJSON *auth_key_jwk(const char *kid, const char *public_pem);
-
-/* Wipes and frees a secret buffer (accepts NULL). */
-static void
-secret_free(char *p, size_t len)
-{
-	if (p == NULL)
-		return;
-	OPENSSL_cleanse(p, len);
-	st_free(p);
-}
 
 /* The text a memory BIO holds, as a new NUL-terminated string (st_free); NULL on failure. */
 static char *
@@ -136,7 +134,7 @@ auth_key_kid(EVP_PKEY *pkey, char *kid)
 /*
  * Checks that pem is an RSA private key of at least 2048 bits and writes its canonical private
  * PEM (PKCS#8), public PEM and kid. *priv and *pub are the caller's (free *priv with
- * secret_free). err receives a reason that never contains key material.
+ * auth_secret_free). err receives a reason that never contains key material.
  */
 ST_STATIC enum st_err
 auth_key_from_pem(const char *pem, char **priv, size_t *priv_len, char **pub, char *kid, char *err,
@@ -173,7 +171,7 @@ auth_key_from_pem(const char *pem, char **priv, size_t *priv_len, char **pub, ch
 	*priv = bio_take(pbio, priv_len);
 	*pub = bio_take(ubio, NULL);
 	if (*priv == NULL || *pub == NULL) {
-		secret_free(*priv, *priv_len);
+		auth_secret_free(*priv, *priv_len);
 		st_free(*pub);
 		*priv = NULL;
 		*pub = NULL;
@@ -187,7 +185,7 @@ out:
 	return rc;
 }
 
-/* Generates an RSA key of bits and writes its private PEM (PKCS#8; secret_free it). */
+/* Generates an RSA key of bits and writes its private PEM (PKCS#8; auth_secret_free it). */
 ST_STATIC enum st_err
 auth_key_generate(unsigned bits, char **priv, size_t *priv_len)
 {
@@ -271,40 +269,6 @@ out:
 
 /* ---- the table ---- */
 
-/* Reads a whole file (at most 64 KiB) into a new string; err names the problem. */
-static enum st_err
-file_read(const char *path, char **out, size_t *len, char *err, size_t errcap)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	size_t n = 0, cap = 65536;
-	enum st_err rc = ST_ERR_INVALID;
-
-	*out = NULL;
-	if (f == NULL) {
-		st_errf(err, errcap, "cannot open the file");
-		goto out;
-	}
-	buf = st_malloc(cap + 1);
-	n = fread(buf, 1, cap + 1, f);
-	if (ferror(f) || n > cap) {
-		st_errf(err, errcap,
-			ferror(f) ? "cannot read the file" : "the file is over 64 KiB");
-		goto out;
-	}
-	buf[n] = '\0';
-	*out = buf;
-	*len = n;
-	buf = NULL;
-	rc = ST_OK;
-out:
-	if (buf != NULL)
-		secret_free(buf, cap + 1);
-	if (f != NULL)
-		fclose(f);
-	return rc;
-}
-
 /* Runs sql on conn and frees the result; logs a failure under what. */
 static enum st_err
 exec(struct st_db_conn *conn, const char *what, const char *sql, int n, const char *const *params)
@@ -317,18 +281,144 @@ exec(struct st_db_conn *conn, const char *what, const char *sql, int n, const ch
 	return rc;
 }
 
-/* Inserts a key (if its kid is absent) and makes it the only unretired key, on conn. */
-static enum st_err
-install_key(struct st_db_conn *conn, const char *kid, const char *priv, const char *pub)
+/* The KEK of keys that has the id kek_id, or NULL when neither has it. */
+static const struct auth_kek *
+kek_of(const struct auth_keys *keys, const char *kek_id)
 {
-	const char *ins[] = { kid, priv, pub };
+	if (strcmp(kek_id, keys->kek.id) == 0)
+		return &keys->kek;
+	if (keys->kek_prev.id[0] != '\0' && strcmp(kek_id, keys->kek_prev.id) == 0)
+		return &keys->kek_prev;
+	return NULL;
+}
+
+/*
+ * Opens the sealed private key of row kid (box: the hex of private_box, kek_id: who sealed it)
+ * with whichever of the KEKs has that id, and checks that the key inside is kid's. *pem is the
+ * caller's (auth_secret_free(*pem, *len)). ST_ERR_AUTH, logged with the reason, otherwise.
+ */
+static enum st_err
+open_private(const struct auth_keys *keys, const char *kid, const char *box, const char *kek_id,
+	     char **pem, size_t *len)
+{
+	const struct auth_kek *kek = kek_of(keys, kek_id);
+	char *plain = NULL, *priv = NULL, *pub = NULL;
+	size_t plain_len = 0, priv_len = 0;
+	char got[AUTH_KID_LEN + 1], err[128];
+	enum st_err rc = ST_ERR_AUTH;
+
+	*pem = NULL;
+	*len = 0;
+	if (kek == NULL) {
+		st_log(ST_LOG_ERROR, "keys",
+		       "the private key of kid=%s is sealed under kek_id=%.16s, which is neither "
+		       "AUTH_KEK's (kek_id=%s) nor AUTH_KEK_PREVIOUS's",
+		       kid, kek_id, keys->kek.id);
+		goto out;
+	}
+	if (auth_kek_open_hex(kek, box, &plain, &plain_len) != ST_OK) {
+		st_log(ST_LOG_ERROR, "keys",
+		       "the private key of kid=%s does not open with kek_id=%s: the row was "
+		       "changed",
+		       kid, kek->id);
+		goto out;
+	}
+	if (auth_key_from_pem(plain, &priv, &priv_len, &pub, got, err, sizeof(err)) != ST_OK ||
+	    strcmp(got, kid) != 0) {
+		st_log(ST_LOG_ERROR, "keys", "the sealed private key of kid=%s is not that key",
+		       kid);
+		goto out;
+	}
+	*pem = plain;
+	*len = plain_len;
+	plain = NULL;
+	rc = ST_OK;
+out:
+	auth_secret_free(plain, plain_len);
+	auth_secret_free(priv, priv_len);
+	st_free(pub);
+	return rc;
+}
+
+/*
+ * Seals rows of older versions (private_pem in clear) under the current KEK and empties their
+ * private_pem, on conn (in the caller's transaction, under the advisory lock). With rewrap,
+ * also reseals under it the rows sealed under AUTH_KEK_PREVIOUS. A row that cannot be opened
+ * is left as it is, with a warning: keys_load refuses to sign with it.
+ */
+static enum st_err
+seal_stored(struct st_db_conn *conn, const struct auth_keys *keys, bool rewrap)
+{
+	const char *params[] = { keys->kek.id, rewrap ? "t" : "f" };
+	struct st_db_result *res = NULL;
+	char err[256];
+	size_t sealed = 0;
+	enum st_err rc;
+
+	rc = st_db_query(conn,
+			 "SELECT kid, private_pem IS NOT NULL, COALESCE(private_pem, ''), "
+			 "COALESCE(encode(private_box, 'hex'), ''), COALESCE(kek_id, '') "
+			 "FROM signing_keys WHERE private_pem IS NOT NULL OR "
+			 "($2::boolean AND kek_id <> $1) FOR UPDATE",
+			 2, params, &res, err, sizeof(err));
+	if (rc != ST_OK) {
+		st_log(ST_LOG_ERROR, "keys", "sealed key lookup failed: %s (%s)", st_err_str(rc),
+		       err);
+		goto out;
+	}
+	for (int i = 0; i < st_db_rows(res) && rc == ST_OK; i++) {
+		const char *kid = st_db_get(res, i, 0);
+		bool clear = strcmp(st_db_get(res, i, 1), "t") == 0;
+		char *pem = NULL, *box = NULL;
+		size_t len = 0;
+
+		if (clear) {
+			len = strlen(st_db_get(res, i, 2));
+			pem = st_strndup(st_db_get(res, i, 2), len);
+		} else if (open_private(keys, kid, st_db_get(res, i, 3), st_db_get(res, i, 4), &pem,
+					&len) != ST_OK) {
+			st_log(ST_LOG_WARN, "keys", "kid=%s left sealed as it was", kid);
+			continue;
+		}
+		box = auth_kek_seal_hex(&keys->kek, pem, len);
+		{
+			const char *up[] = { kid, box, keys->kek.id };
+
+			rc = exec(conn, "key seal",
+				  "UPDATE signing_keys SET private_box = decode($2, 'hex'), "
+				  "kek_id = $3, private_pem = NULL WHERE kid = $1",
+				  3, up);
+		}
+		sealed += rc == ST_OK;
+		auth_secret_free(pem, len);
+		st_free(box);
+	}
+	if (sealed > 0)
+		st_log(ST_LOG_INFO, "keys", "sealed signing keys under kek_id=%s n=%zu",
+		       keys->kek.id, sealed);
+out:
+	st_db_result_free(res);
+	return rc;
+}
+
+/* Inserts a key sealed under the current KEK (if its kid is absent) and makes it the only
+ * unretired key, on conn. */
+static enum st_err
+install_key(struct st_db_conn *conn, const struct auth_keys *keys, const char *kid,
+	    const char *priv, size_t priv_len, const char *pub)
+{
+	char *box = auth_kek_seal_hex(&keys->kek, priv, priv_len);
+	const char *ins[] = { kid, box, keys->kek.id, pub };
 	const char *ret[] = { kid };
 	enum st_err rc;
 
 	rc = exec(conn, "key insert",
-		  "INSERT INTO signing_keys (kid, alg, private_pem, public_pem) "
-		  "VALUES ($1, 'RS256', $2, $3) ON CONFLICT (kid) DO UPDATE SET retired_at = NULL",
-		  3, ins);
+		  "INSERT INTO signing_keys (kid, alg, private_box, kek_id, public_pem) "
+		  "VALUES ($1, 'RS256', decode($2, 'hex'), $3, $4) ON CONFLICT (kid) DO UPDATE "
+		  "SET retired_at = NULL, private_box = EXCLUDED.private_box, "
+		  "kek_id = EXCLUDED.kek_id, private_pem = NULL",
+		  4, ins);
+	st_free(box);
 	if (rc != ST_OK)
 		return rc;
 	return exec(conn, "key retire",
@@ -340,10 +430,11 @@ install_key(struct st_db_conn *conn, const char *kid, const char *priv, const ch
 /*
  * Makes sure the table holds the key this replica must sign with, in one transaction under
  * an advisory lock: the configured file's key, or else the newest unretired key if it is
- * younger than rotate_days, or else a new one (the previous one retired).
+ * younger than rotate_days, or else a new one (the previous one retired). Seals the rows left
+ * in clear first, and at_start reseals those under the previous KEK (seal_stored).
  */
 static enum st_err
-keys_ensure(struct st_app *app, struct auth_keys *keys)
+keys_ensure(struct st_app *app, struct auth_keys *keys, bool at_start)
 {
 	struct st_db_conn *conn = NULL;
 	struct st_db_result *res = NULL;
@@ -361,10 +452,13 @@ keys_ensure(struct st_app *app, struct auth_keys *keys)
 	if (rc != ST_OK)
 		goto out;
 	rc = exec(conn, "key lock", "SELECT pg_advisory_xact_lock($1::bigint)", 1, lock);
+	if (rc == ST_OK)
+		rc = seal_stored(conn, keys, at_start);
 	if (rc != ST_OK)
 		goto out;
 	if (keys->fixed_pem != NULL) {
-		rc = install_key(conn, keys->fixed_kid, keys->fixed_pem, keys->fixed_pub);
+		rc = install_key(conn, keys, keys->fixed_kid, keys->fixed_pem, keys->fixed_len,
+				 keys->fixed_pub);
 		goto done;
 	}
 	snprintf(days, sizeof(days), "%d", keys->rotate_days);
@@ -385,7 +479,7 @@ keys_ensure(struct st_app *app, struct auth_keys *keys)
 			st_log(ST_LOG_ERROR, "keys", "key generation failed");
 			goto out;
 		}
-		rc = install_key(conn, kid, priv, pub);
+		rc = install_key(conn, keys, kid, priv, priv_len, pub);
 		if (rc == ST_OK)
 			st_log(ST_LOG_INFO, "keys", "generated a signing key kid=%s", kid);
 	}
@@ -395,8 +489,8 @@ done:
 out:
 	st_db_result_free(res);
 	st_db_release(app->db, conn); /* rolls back an unfinished transaction */
-	secret_free(gen, gen_len);
-	secret_free(priv, priv_len);
+	auth_secret_free(gen, gen_len);
+	auth_secret_free(priv, priv_len);
 	st_free(pub);
 	return rc;
 }
@@ -416,18 +510,19 @@ keys_load(struct st_app *app, struct auth_keys *keys)
 	char *sign_pem = NULL, *jwks = NULL;
 	char sign_kid[AUTH_KID_LEN + 1] = "";
 	cJSON *doc = NULL, *arr;
+	bool signer_seen = keys->fixed_pem != NULL;
 	enum st_err rc;
 	int rows;
 
 	snprintf(secs, sizeof(secs), "%d", keys->publish_s);
-	rc = st_db_pool_query(
-		app->db,
-		"SELECT kid, public_pem, "
-		"CASE WHEN retired_at IS NULL THEN private_pem END, retired_at IS NULL "
-		"FROM signing_keys WHERE alg = 'RS256' AND (retired_at IS NULL OR "
-		"retired_at > now() - make_interval(secs => $1::int)) "
-		"ORDER BY created_at DESC",
-		1, params, &res, err, sizeof(err));
+	rc = st_db_pool_query(app->db,
+			      "SELECT kid, public_pem, "
+			      "CASE WHEN retired_at IS NULL THEN encode(private_box, 'hex') END, "
+			      "retired_at IS NULL, COALESCE(kek_id, '') FROM signing_keys WHERE "
+			      "alg = 'RS256' AND (retired_at IS NULL OR "
+			      "retired_at > now() - make_interval(secs => $1::int)) "
+			      "ORDER BY created_at DESC",
+			      1, params, &res, err, sizeof(err));
 	if (rc != ST_OK) {
 		st_log(ST_LOG_ERROR, "keys", "key load failed: %s (%s)", st_err_str(rc), err);
 		goto out;
@@ -450,10 +545,17 @@ keys_load(struct st_app *app, struct auth_keys *keys)
 		st_strlcpy(pubs[npubs].kid, kid, sizeof(pubs[npubs].kid));
 		pubs[npubs].public_pem = st_strdup(st_db_get(res, i, 1));
 		npubs++;
-		if (sign_pem == NULL && active && keys->fixed_pem == NULL) {
+		if (!signer_seen && active) {
+			signer_seen = true;
 			st_strlcpy(sign_kid, kid, sizeof(sign_kid));
-			sign_len = strlen(st_db_get(res, i, 2));
-			sign_pem = st_strndup(st_db_get(res, i, 2), sign_len);
+			/* Only this thread replaces the key: reading it here needs no lock. */
+			if (keys->sign_pem != NULL && strcmp(keys->sign_kid, kid) == 0) {
+				sign_len = keys->sign_len; /* in memory already: not opened again */
+				sign_pem = st_strndup(keys->sign_pem, sign_len);
+			} else {
+				open_private(keys, kid, st_db_get(res, i, 2), st_db_get(res, i, 4),
+					     &sign_pem, &sign_len);
+			}
 		}
 	}
 	if (keys->fixed_pem != NULL) {
@@ -463,7 +565,7 @@ keys_load(struct st_app *app, struct auth_keys *keys)
 	}
 	if (sign_pem == NULL) {
 		st_log(ST_LOG_ERROR, "keys", "no usable signing key in auth.signing_keys");
-		rc = ST_ERR_NOT_FOUND;
+		rc = signer_seen ? ST_ERR_AUTH : ST_ERR_NOT_FOUND;
 		goto out;
 	}
 	jwks = st_json_print(doc, &jwks_len);
@@ -491,7 +593,7 @@ keys_load(struct st_app *app, struct auth_keys *keys)
 	}
 	pthread_rwlock_unlock(&keys->lock);
 out:
-	secret_free(sign_pem, sign_len);
+	auth_secret_free(sign_pem, sign_len);
 	for (size_t i = 0; pubs != NULL && i < npubs; i++)
 		st_free(pubs[i].public_pem);
 	st_free(pubs);
@@ -510,13 +612,13 @@ keys_read_file(struct auth_keys *keys, const char *path)
 	char err[160];
 	enum st_err rc;
 
-	rc = file_read(path, &pem, &len, err, sizeof(err));
+	rc = auth_secret_file_read(path, &pem, &len, err, sizeof(err));
 	if (rc == ST_OK)
 		rc = auth_key_from_pem(pem, &keys->fixed_pem, &keys->fixed_len, &keys->fixed_pub,
 				       keys->fixed_kid, err, sizeof(err));
 	if (rc != ST_OK)
 		st_log(ST_LOG_ERROR, "keys", "AUTH_JWT_PRIVATE_KEY_FILE: %s", err);
-	secret_free(pem, len);
+	auth_secret_free(pem, len);
 	return rc;
 }
 
@@ -530,10 +632,11 @@ auth_keys_init(struct st_app *app, struct auth *auth)
 	pthread_rwlock_init(&keys->lock, NULL);
 	keys->rotate_days = (int)st_config_int(app->config, "AUTH_KEY_ROTATE_DAYS");
 	keys->publish_s = auth->access_ttl_s + KEYS_PUBLISH_SLACK_S;
-	if (file != NULL && file[0] != '\0')
+	rc = auth_kek_load(app->config, &keys->kek, &keys->kek_prev);
+	if (rc == ST_OK && file != NULL && file[0] != '\0')
 		rc = keys_read_file(keys, file);
 	if (rc == ST_OK)
-		rc = keys_ensure(app, keys);
+		rc = keys_ensure(app, keys, true);
 	if (rc == ST_OK)
 		rc = keys_load(app, keys);
 	if (rc != ST_OK)
@@ -554,7 +657,7 @@ auth_keys_refresh(struct st_app *app)
 	if (auth == NULL || auth->keys == NULL)
 		return;
 	/* A configured key is imported once, at start; otherwise rotate when due. */
-	rc = auth->keys->fixed_pem != NULL ? ST_OK : keys_ensure(app, auth->keys);
+	rc = auth->keys->fixed_pem != NULL ? ST_OK : keys_ensure(app, auth->keys, false);
 	if (rc == ST_OK)
 		rc = keys_load(app, auth->keys);
 	if (rc != ST_OK)
@@ -567,13 +670,15 @@ auth_keys_destroy(struct auth_keys *keys)
 {
 	if (keys == NULL)
 		return;
-	secret_free(keys->sign_pem, keys->sign_len);
+	auth_secret_free(keys->sign_pem, keys->sign_len);
 	for (size_t i = 0; i < keys->npubs; i++)
 		st_free(keys->pubs[i].public_pem);
 	st_free(keys->pubs);
 	st_free(keys->jwks);
-	secret_free(keys->fixed_pem, keys->fixed_len);
+	auth_secret_free(keys->fixed_pem, keys->fixed_len);
 	st_free(keys->fixed_pub);
+	auth_kek_wipe(&keys->kek);
+	auth_kek_wipe(&keys->kek_prev);
 	pthread_rwlock_destroy(&keys->lock);
 	st_free(keys);
 }
@@ -599,7 +704,7 @@ auth_keys_signer(struct auth_keys *keys, char *kid, char **pem, size_t *len)
 void
 auth_keys_secret_free(char *pem, size_t len)
 {
-	secret_free(pem, len);
+	auth_secret_free(pem, len);
 }
 
 char *
@@ -641,7 +746,6 @@ keys_jwks(struct st_req *req, void *ctx)
 int
 keys_openid_configuration(struct st_req *req, void *ctx)
 {
-	static const char *const scopes[] = { "read", "write", "admin", "dashboard", "ingest" };
 	static const char *const claims[] = { "iss", "sub", "aud",   "exp",
 					      "iat", "jti", "scope", "roles" };
 	struct st_app *app = ctx;
@@ -660,8 +764,7 @@ keys_openid_configuration(struct st_req *req, void *ctx)
 	cJSON_AddItemToArray(arr, cJSON_CreateString("token"));
 	arr = cJSON_AddArrayToObject(doc, "subject_types_supported");
 	cJSON_AddItemToArray(arr, cJSON_CreateString("public"));
-	cJSON_AddItemToObject(doc, "scopes_supported",
-			      cJSON_CreateStringArray(scopes, (int)ST_ARRAY_LEN(scopes)));
+	cJSON_AddItemToObject(doc, "scopes_supported", auth_scopes_json(ST_SCOPE_ALL));
 	cJSON_AddItemToObject(doc, "claims_supported",
 			      cJSON_CreateStringArray(claims, (int)ST_ARRAY_LEN(claims)));
 	st_http_add_header(req, "Cache-Control", "public, max-age=300");

@@ -26,6 +26,12 @@ static const struct st_config_item config[] = {
 	/* A PEM private key to sign with instead of the generated, rotated ones (keys.c). */
 	ST_CONFIG_STR("AUTH_JWT_PRIVATE_KEY_FILE", ""),
 	ST_CONFIG_INT("AUTH_KEY_ROTATE_DAYS", 90, 0, 3650), /* 0: never */
+	/* The key that seals the signing keys at rest: a file of 64 hex digits or the digits
+	 * themselves, one of the two; the previous one only opens, during a rotation (kek.c). */
+	ST_CONFIG_STR("AUTH_KEK_FILE", ""),
+	ST_CONFIG_SECRET("AUTH_KEK", "", 0),
+	ST_CONFIG_STR("AUTH_KEK_PREVIOUS_FILE", ""),
+	ST_CONFIG_SECRET("AUTH_KEK_PREVIOUS", "", 0),
 };
 
 /* Public routes take the gateway's anonymous principal; the handlers of me and api-keys check

@@ -13,6 +13,7 @@
 #include "identity.h"
 #include "strata/encode.h"
 #include "strata/log.h"
+#include "strata/text.h"
 
 static struct {
 	pthread_mutex_t lock;
@@ -83,43 +84,6 @@ slot_give(void)
 	pthread_mutex_unlock(&pw.lock);
 }
 
-/*
- * Length in bytes of the UTF-8 sequence that starts s (at most n bytes available), 0 when it
- * is not a valid, shortest-form encoding of a code point other than a surrogate.
- */
-static size_t
-utf8_seq(const unsigned char *s, size_t n)
-{
-	size_t len;
-	unsigned cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		len = 2;
-		cp = s[0] & 0x1fu;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3;
-		cp = s[0] & 0x0fu;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4;
-		cp = s[0] & 0x07u;
-	} else {
-		return 0;
-	}
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3fu);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
 bool
 auth_password_policy(const char *password, const char *field, struct st_json_errs *errs)
 {
@@ -129,7 +93,7 @@ auth_password_policy(const char *password, const char *field, struct st_json_err
 	size_t before = errs->total;
 
 	for (size_t i = 0; i < bytes;) {
-		size_t len = utf8_seq(s + i, bytes - i);
+		size_t len = st_utf8_seq(s + i, bytes - i);
 
 		if (len == 0 || s[i] < 0x20 || s[i] == 0x7f || (s[i] == 0xc2 && s[i + 1] < 0xa0)) {
 			clean = false; /* not UTF-8, or a C0, DEL or C1 control character */

@@ -8,7 +8,8 @@
  * sees the first's used_at: exactly one wins, and then the family dies.
  *
  * Logout revokes the family and puts the caller's access token (when it sent one) on the Redis
- * denylist `auth:deny:<jti>` until the token expires.
+ * denylist `auth:deny:<jti>` until the token expires, and appends {jti, exp} to the stream
+ * `auth:revocations`, from which every gateway keeps the revocations in memory.
  */
 #include <hiredis/hiredis.h>
 #include <stdio.h>
@@ -46,36 +47,6 @@ auth_refresh_token_hash(const char *token, char hash[65])
 	st_sha256_hex(token, strlen(token), hash);
 }
 
-/* Fills user->roles from a comma-separated list ("admin,researcher"). */
-static void
-roles_split(const char *list, struct auth_user *user)
-{
-	const char *p = list;
-
-	user->nroles = 0;
-	while (*p != '\0' && user->nroles < AUTH_ROLES_MAX) {
-		size_t n = strcspn(p, ",");
-
-		if (n > 0 && n < sizeof(user->roles[0])) {
-			memcpy(user->roles[user->nroles], p, n);
-			user->roles[user->nroles][n] = '\0';
-			user->nroles++;
-		}
-		p += n;
-		if (*p == ',')
-			p++;
-	}
-}
-
-/* A database failure as an answer: 503 when it is down or slow, else 500. */
-static int
-reply_db_error(struct st_req *req, enum st_err rc)
-{
-	if (rc == ST_ERR_UNAVAILABLE || rc == ST_ERR_TIMEOUT)
-		return st_http_reply_unavailable(req, 2, "the database");
-	return st_http_reply_problem(req, 500, "the token store failed");
-}
-
 enum st_err
 auth_refresh_create(struct st_app *app, struct st_db_conn *conn, const char *user_id,
 		    const char *family_id, char *token, size_t cap)
@@ -106,6 +77,36 @@ auth_refresh_create(struct st_app *app, struct st_db_conn *conn, const char *use
 		       st_err_str(rc), err);
 		token[0] = '\0';
 	}
+	return rc;
+}
+
+/* Fills out with the answer of a login or a refresh: {access_token, token_type "Bearer",
+ * expires_in, refresh_token}. */
+static void
+pair_json(cJSON *out, const struct auth *auth, const char *access, const char *refresh)
+{
+	cJSON_AddStringToObject(out, "access_token", access);
+	cJSON_AddStringToObject(out, "token_type", "Bearer");
+	cJSON_AddNumberToObject(out, "expires_in", auth->access_ttl_s);
+	cJSON_AddStringToObject(out, "refresh_token", refresh);
+}
+
+enum st_err
+auth_refresh_issue_login(struct st_app *app, const struct auth_user *user, cJSON *out)
+{
+	char *access = NULL;
+	char refresh[64];
+	enum st_err rc;
+
+	rc = auth_tokens_issue_access(app, user, &access);
+	if (rc != ST_OK)
+		goto out;
+	rc = auth_refresh_create(app, NULL, user->id, NULL, refresh, sizeof(refresh));
+	if (rc != ST_OK)
+		goto out;
+	pair_json(out, app->state, access, refresh);
+out:
+	st_free(access);
 	return rc;
 }
 
@@ -185,7 +186,7 @@ refresh_post(struct st_req *req, void *ctx)
 	if (rc != ST_OK) {
 		st_log(ST_LOG_ERROR, "refresh", "refresh lookup failed: %s (%s)", st_err_str(rc),
 		       err);
-		status = reply_db_error(req, rc);
+		status = st_http_reply_db_error(req, rc, "auth");
 		goto out;
 	}
 	if (st_db_rows(res) == 0 || strcmp(st_db_get(res, 0, 3), "t") == 0) {
@@ -202,7 +203,7 @@ refresh_post(struct st_req *req, void *ctx)
 		if (rc == ST_OK)
 			rc = st_db_commit(conn);
 		if (rc != ST_OK) {
-			status = reply_db_error(req, rc);
+			status = st_http_reply_db_error(req, rc, "auth");
 			goto out;
 		}
 		st_log(ST_LOG_WARN, "refresh", "refresh token reuse: family revoked user=%s",
@@ -224,7 +225,8 @@ refresh_post(struct st_req *req, void *ctx)
 		status = st_http_reply_problem(req, 401, "the account is disabled");
 		goto out;
 	}
-	roles_split(st_db_get(res, 0, 7), &user);
+	/* the stored list was checked when written; its good names are what counts */
+	(void)auth_roles_parse(st_db_get(res, 0, 7), user.roles, &user.nroles);
 	st_strlcpy(user.email, st_db_get(res, 0, 8), sizeof(user.email));
 	st_strlcpy(user.name, st_db_get(res, 0, 9), sizeof(user.name));
 
@@ -238,14 +240,11 @@ refresh_post(struct st_req *req, void *ctx)
 		rc = st_db_commit(conn);
 	if (rc != ST_OK) {
 		st_log(ST_LOG_ERROR, "refresh", "refresh failed: %s", st_err_str(rc));
-		status = reply_db_error(req, rc);
+		status = st_http_reply_db_error(req, rc, "auth");
 		goto out;
 	}
 	out = cJSON_CreateObject();
-	cJSON_AddStringToObject(out, "access_token", access);
-	cJSON_AddStringToObject(out, "token_type", "Bearer");
-	cJSON_AddNumberToObject(out, "expires_in", auth->access_ttl_s);
-	cJSON_AddStringToObject(out, "refresh_token", next);
+	pair_json(out, auth, access, next);
 	st_http_add_header(req, "Cache-Control", "no-store");
 	status = st_http_reply_json(req, 200, out);
 out:
@@ -257,18 +256,27 @@ out:
 	return status;
 }
 
+/* KEYS[1]: the denylist key, KEYS[2]: the revocation stream; ARGV: seconds left, jti, exp, the
+ * stream's rough length. One script, so that the denylist and the stream the gateways read
+ * (to hold the logout while Redis is away) never disagree. */
+static const char deny_script[] =
+	"redis.call('SET', KEYS[1], '1', 'EX', ARGV[1])\n"
+	"redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', 'jti', ARGV[2], 'exp', ARGV[3])\n"
+	"return 1\n";
+
 /*
  * Puts the access token in `Authorization: Bearer ...` (if any, and if it is one of ours) on
- * the denylist until it expires. A token that does not verify is ignored: it grants nothing.
+ * the denylist until it expires, and on the stream auth:revocations that every gateway reads.
+ * A token that does not verify is ignored: it grants nothing.
  */
 static enum st_err
 deny_access_token(struct st_app *app, struct st_req *req)
 {
 	struct auth *auth = app->state;
 	const char *h = st_http_header(req, "Authorization");
-	char jti[64], key[96], ttl[24];
+	char jti[64], key[96], ttl[24], exps[24];
 	int64_t exp = 0, left;
-	const char *argv[6];
+	const char *argv[10];
 	enum st_err rc;
 
 	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
@@ -283,12 +291,17 @@ deny_access_token(struct st_app *app, struct st_req *req)
 		return ST_OK;
 	snprintf(key, sizeof(key), "auth:deny:%s", jti);
 	snprintf(ttl, sizeof(ttl), "%lld", (long long)left);
-	argv[0] = "SET";
-	argv[1] = key;
-	argv[2] = "1";
-	argv[3] = "EX";
-	argv[4] = ttl;
-	rc = st_redis_argv(app->redis, 5, argv, NULL, NULL);
+	snprintf(exps, sizeof(exps), "%lld", (long long)exp);
+	argv[0] = "EVAL";
+	argv[1] = deny_script;
+	argv[2] = "2";
+	argv[3] = key;
+	argv[4] = "auth:revocations";
+	argv[5] = ttl;
+	argv[6] = jti;
+	argv[7] = exps;
+	argv[8] = "100000"; /* the gateways keep as many (GW_REVOKED_MAX) */
+	rc = st_redis_argv(app->redis, 9, argv, NULL, NULL);
 	if (rc != ST_OK)
 		st_log(ST_LOG_ERROR, "refresh", "denylisting jti=%s failed: %s", jti,
 		       st_err_str(rc));
@@ -318,7 +331,7 @@ refresh_logout(struct st_req *req, void *ctx)
 			      1, p_hash, &res, err, sizeof(err));
 	if (rc != ST_OK) {
 		st_log(ST_LOG_ERROR, "refresh", "logout failed: %s (%s)", st_err_str(rc), err);
-		status = reply_db_error(req, rc);
+		status = st_http_reply_db_error(req, rc, "auth");
 		goto out;
 	}
 	if (st_db_rows(res) > 0)

@@ -1,22 +1,20 @@
 /*
- * Access tokens: JWTs signed RS256 with the current signing key (libjwt 1.10), carrying iss,
- * sub, aud, iat, exp, jti, scope (space-separated, OAuth style) and roles, with the key's kid
- * in the header. Also the verification of this service's own tokens (for logout), which pins
- * RS256 itself: libjwt 1.10 verifies with whatever algorithm the token's header names, so an
- * HS256 token keyed with the public PEM would otherwise pass.
+ * Access tokens: JWTs signed RS256 with the current signing key (libcommon's jwt.c), carrying
+ * aud, exp, iat, iss, jti, roles, scope (space-separated, OAuth style) and sub, in that order,
+ * with the key's kid in the header. Also the verification of this service's own tokens (for
+ * logout), through the same module: the algorithm is pinned by the key (RS256), and a header or
+ * payload that repeats a key is refused.
  */
-#include <jwt.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "auth.h"
-#include "strata/encode.h"
+#include "strata/jwt.h"
 #include "strata/log.h"
 
 ST_STATIC void auth_token_scope_string(unsigned scopes, char *buf, size_t cap);
 ST_STATIC char *auth_token_sign(const struct auth_token_claims *c, const char *kid, const char *pem,
 				size_t len);
-ST_STATIC enum st_err auth_token_header_check(const char *token, char *kid);
+ST_STATIC enum st_err auth_token_decode(const char *token, struct st_jwt *jwt);
 
 /* The scopes as an OAuth scope string ("read write") into buf. */
 ST_STATIC void
@@ -31,101 +29,107 @@ auth_token_scope_string(unsigned scopes, char *buf, size_t cap)
 
 /*
  * Builds and signs a token with claims c under the private key pem (len bytes) whose kid goes
- * into the header. Returns the compact token (st_free), or NULL when libjwt refuses.
+ * into the header. Returns the compact token (st_free), or NULL when the key is refused. The
+ * claims go in sorted order, as libjwt wrote them before: the tokens stay byte for byte what
+ * they were.
  */
 ST_STATIC char *
 auth_token_sign(const struct auth_token_claims *c, const char *kid, const char *pem, size_t len)
 {
-	jwt_t *jwt = NULL;
-	cJSON *extra = cJSON_CreateObject();
-	cJSON *roles = cJSON_AddArrayToObject(extra, "roles");
+	EVP_PKEY *key = st_jwt_key_from_pem(pem, len, true);
+	cJSON *claims = cJSON_CreateObject();
+	cJSON *roles;
 	char scope[96];
-	char *json = NULL, *enc = NULL, *out = NULL;
+	char *out = NULL;
 
+	auth_token_scope_string(c->scopes, scope, sizeof(scope));
+	cJSON_AddStringToObject(claims, "aud", c->aud);
+	cJSON_AddNumberToObject(claims, "exp", (double)c->exp);
+	cJSON_AddNumberToObject(claims, "iat", (double)c->iat);
+	cJSON_AddStringToObject(claims, "iss", c->iss);
+	cJSON_AddStringToObject(claims, "jti", c->jti);
+	roles = cJSON_AddArrayToObject(claims, "roles");
 	for (size_t i = 0; i < c->nroles; i++)
 		cJSON_AddItemToArray(roles, cJSON_CreateString(c->roles[i]));
-	json = st_json_print(extra, NULL);
-	auth_token_scope_string(c->scopes, scope, sizeof(scope));
-	if (jwt_new(&jwt) != 0 ||
-	    jwt_set_alg(jwt, JWT_ALG_RS256, (const unsigned char *)pem, (int)len) != 0 ||
-	    jwt_add_header(jwt, "kid", kid) != 0 || jwt_add_grant(jwt, "iss", c->iss) != 0 ||
-	    jwt_add_grant(jwt, "sub", c->sub) != 0 || jwt_add_grant(jwt, "aud", c->aud) != 0 ||
-	    jwt_add_grant_int(jwt, "iat", (long)c->iat) != 0 ||
-	    jwt_add_grant_int(jwt, "exp", (long)c->exp) != 0 ||
-	    jwt_add_grant(jwt, "jti", c->jti) != 0 || jwt_add_grant(jwt, "scope", scope) != 0 ||
-	    jwt_add_grants_json(jwt, json) != 0)
-		goto out;
-	enc = jwt_encode_str(jwt);
-	if (enc != NULL)
-		out = st_strdup(enc);
-out:
-	free(enc);     /* libjwt allocates with malloc */
-	jwt_free(jwt); /* frees its copy of the key */
-	st_free(json);
-	cJSON_Delete(extra);
+	cJSON_AddStringToObject(claims, "scope", scope);
+	cJSON_AddStringToObject(claims, "sub", c->sub);
+	if (key != NULL && st_jwt_sign(key, kid, claims, &out) != ST_OK)
+		out = NULL;
+	EVP_PKEY_free(key);
+	cJSON_Delete(claims);
 	return out;
 }
 
+/* A decoded header names RS256 (the algorithm of every key auth holds) and a kid of our shape
+ * (AUTH_KID_LEN characters). st_jwt_verify pins the algorithm again against the key itself. */
+static bool
+header_usable(const struct st_jwt *jwt)
+{
+	return jwt->alg != NULL && strcmp(jwt->alg, ST_JWT_RS256) == 0 && jwt->kid != NULL &&
+	       strlen(jwt->kid) == AUTH_KID_LEN;
+}
+
 /*
- * The header of a compact token, checked before any signature work: it must name RS256 and a
- * kid of the right shape. Fills kid (AUTH_KID_LEN + 1 bytes). ST_ERR_AUTH otherwise.
+ * Decodes a compact token into jwt (st_jwt_cleanup it whatever the result) and checks its
+ * header before any signature work: RS256 and a kid of the right shape; no part may repeat a
+ * key. ST_ERR_AUTH otherwise.
  */
 ST_STATIC enum st_err
-auth_token_header_check(const char *token, char *kid)
+auth_token_decode(const char *token, struct st_jwt *jwt)
 {
-	const char *dot = strchr(token, '.');
-	unsigned char raw[512];
-	size_t rawlen = 0;
-	cJSON *hdr = NULL;
-	const cJSON *alg, *k;
-	enum st_err rc = ST_ERR_AUTH;
+	if (st_jwt_decode(token, strlen(token), jwt) != ST_JWT_OK || !header_usable(jwt))
+		return ST_ERR_AUTH;
+	return ST_OK;
+}
 
-	if (dot == NULL ||
-	    !st_base64url_decode(token, (size_t)(dot - token), raw, sizeof(raw) - 1, &rawlen))
-		goto out;
-	hdr = cJSON_ParseWithLength((const char *)raw, rawlen);
-	alg = cJSON_GetObjectItemCaseSensitive(hdr, "alg");
-	k = cJSON_GetObjectItemCaseSensitive(hdr, "kid");
-	if (!cJSON_IsString(alg) || strcmp(alg->valuestring, "RS256") != 0 || !cJSON_IsString(k) ||
-	    strlen(k->valuestring) != AUTH_KID_LEN)
-		goto out;
-	memcpy(kid, k->valuestring, AUTH_KID_LEN + 1);
-	rc = ST_OK;
-out:
-	cJSON_Delete(hdr);
-	return rc;
+/* A NumericDate claim in whole seconds; 0 when absent or not a positive number in range. */
+static int64_t
+claim_seconds(const cJSON *claims, const char *name)
+{
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(claims, name);
+
+	if (!cJSON_IsNumber(item) || !(item->valuedouble > 0 && item->valuedouble < 253402300800.0))
+		return 0;
+	return (int64_t)item->valuedouble;
+}
+
+static const char *
+claim_str(const cJSON *claims, const char *name)
+{
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(claims, name);
+
+	return cJSON_IsString(item) ? item->valuestring : NULL;
 }
 
 enum st_err
 auth_tokens_verify(struct auth *auth, const char *token, char *jti, size_t jticap, int64_t *exp)
 {
-	char kid[AUTH_KID_LEN + 1];
+	struct st_jwt jwt;
 	char *pem = NULL;
-	jwt_t *jwt = NULL;
+	EVP_PKEY *key = NULL;
 	const char *iss, *aud, *id;
-	enum st_err rc = auth_token_header_check(token, kid);
+	enum st_err rc = ST_ERR_AUTH;
 
-	if (rc != ST_OK)
+	if (auth_token_decode(token, &jwt) != ST_OK)
 		goto out;
-	rc = ST_ERR_AUTH;
-	pem = auth_keys_public(auth->keys, kid);
-	if (pem == NULL)
+	pem = auth_keys_public(auth->keys, jwt.kid);
+	if (pem != NULL)
+		key = st_jwt_key_from_pem(pem, strlen(pem), false);
+	if (key == NULL || st_jwt_verify(&jwt, token, key) != ST_JWT_OK)
 		goto out;
-	if (jwt_decode(&jwt, token, (const unsigned char *)pem, (int)strlen(pem)) != 0 ||
-	    jwt_get_alg(jwt) != JWT_ALG_RS256)
-		goto out;
-	iss = jwt_get_grant(jwt, "iss");
-	aud = jwt_get_grant(jwt, "aud");
-	id = jwt_get_grant(jwt, "jti");
-	*exp = jwt_get_grant_int(jwt, "exp");
+	iss = claim_str(jwt.payload, "iss");
+	aud = claim_str(jwt.payload, "aud");
+	id = claim_str(jwt.payload, "jti");
+	*exp = claim_seconds(jwt.payload, "exp");
 	if (iss == NULL || strcmp(iss, auth->issuer) != 0 || aud == NULL ||
 	    strcmp(aud, auth->audience) != 0 || id == NULL || *exp <= 0 ||
 	    !st_strlcpy(jti, id, jticap))
 		goto out;
 	rc = ST_OK;
 out:
-	jwt_free(jwt);
+	EVP_PKEY_free(key);
 	st_free(pem);
+	st_jwt_cleanup(&jwt);
 	return rc;
 }
 
@@ -164,27 +168,4 @@ auth_tokens_issue_access(struct st_app *app, const struct auth_user *user, char 
 		return ST_ERR_INTERNAL;
 	}
 	return ST_OK;
-}
-
-enum st_err
-auth_tokens_issue_login(struct st_app *app, const struct auth_user *user, cJSON *out)
-{
-	struct auth *auth = app->state;
-	char *access = NULL;
-	char refresh[64];
-	enum st_err rc;
-
-	rc = auth_tokens_issue_access(app, user, &access);
-	if (rc != ST_OK)
-		goto out;
-	rc = auth_refresh_create(app, NULL, user->id, NULL, refresh, sizeof(refresh));
-	if (rc != ST_OK)
-		goto out;
-	cJSON_AddStringToObject(out, "access_token", access);
-	cJSON_AddStringToObject(out, "token_type", "Bearer");
-	cJSON_AddNumberToObject(out, "expires_in", auth->access_ttl_s);
-	cJSON_AddStringToObject(out, "refresh_token", refresh);
-out:
-	st_free(access);
-	return rc;
 }

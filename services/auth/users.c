@@ -1,8 +1,8 @@
 /*
  * Users, their own side: registration, password login (with the lockout in front of it), and
  * the caller's own account (GET and PATCH /api/v1/auth/me). Also what users_admin.c and the
- * tokens half share about users: loading one, its public JSON form, and the small request
- * helpers (client address, UUID check, database error answers).
+ * tokens half share about users: loading one, its public JSON form, the email check, and
+ * revoking a user's refresh tokens.
  *
  * Login answers the same 401 "invalid email or password" for an unknown email, a wrong
  * password and a disabled account, and spends the same Argon2id time on each, so that neither
@@ -20,24 +20,6 @@
 #define INVALID_LOGIN      "invalid email or password"
 
 /* ---- shared helpers ---- */
-
-const char *
-auth_client_addr(struct st_req *req)
-{
-	const char *real = st_http_header(req, "X-Real-IP");
-	size_t n = 0;
-
-	if (real == NULL)
-		return st_http_remote_addr(req);
-	for (; real[n] != '\0'; n++) {
-		char c = real[n];
-
-		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') ||
-		      c == '.' || c == ':'))
-			return st_http_remote_addr(req);
-	}
-	return (n >= 2 && n <= 45) ? real : st_http_remote_addr(req);
-}
 
 bool
 auth_email_ok(const char *email)
@@ -59,15 +41,6 @@ auth_email_ok(const char *email)
 	return true;
 }
 
-int
-auth_reply_db_error(struct st_req *req, enum st_err rc)
-{
-	if (rc == ST_ERR_UNAVAILABLE || rc == ST_ERR_TIMEOUT)
-		return st_http_reply_unavailable(req, 5, "the database");
-	st_log(ST_LOG_ERROR, "users", "database error: %s", st_err_str(rc));
-	return st_http_reply_problem(req, 500, "an unexpected database error");
-}
-
 enum st_err
 auth_revoke_refresh_tokens(struct st_db_conn *conn, const char *user_id)
 {
@@ -84,21 +57,27 @@ auth_revoke_refresh_tokens(struct st_db_conn *conn, const char *user_id)
 	return rc;
 }
 
-/* Adds roles, a comma-separated list (array_to_string), to obj as an array named "roles". */
+/*
+ * The roles of a stored list (array_to_string). Every list was checked when it was written; one
+ * that no longer parses (a role this version does not know) keeps its good names, with a
+ * warning: an unknown name grants nothing.
+ */
+static void
+stored_roles(const char *csv, const char **names, size_t *n)
+{
+	if (auth_roles_parse(csv, names, n) != ST_OK)
+		st_log(ST_LOG_WARN, "users", "a stored role list holds unknown or repeated names");
+}
+
+/* Adds roles, a stored comma-separated list, to obj as an array named "roles". */
 static void
 add_roles(cJSON *obj, const char *csv)
 {
-	cJSON *arr = cJSON_AddArrayToObject(obj, "roles");
+	const char *names[AUTH_ROLES_MAX];
+	size_t n = 0;
 
-	while (*csv != '\0') {
-		const char *comma = strchr(csv, ',');
-		size_t n = comma != NULL ? (size_t)(comma - csv) : strlen(csv);
-		char *role = st_strndup(csv, n);
-
-		cJSON_AddItemToArray(arr, cJSON_CreateString(role));
-		st_free(role);
-		csv += n + (comma != NULL);
-	}
+	stored_roles(csv, names, &n);
+	cJSON_AddItemToObject(obj, "roles", cJSON_CreateStringArray(names, (int)n));
 }
 
 cJSON *
@@ -120,24 +99,12 @@ auth_user_json(const struct st_db_result *res, int row)
 static void
 user_from_row(const struct st_db_result *res, int row, struct auth_user *out)
 {
-	const char *csv = st_db_get(res, row, 3);
-
 	memset(out, 0, sizeof(*out));
 	st_strlcpy(out->id, st_db_get(res, row, 0), sizeof(out->id));
 	st_strlcpy(out->email, st_db_get(res, row, 1), sizeof(out->email));
 	st_strlcpy(out->name, st_db_get(res, row, 2), sizeof(out->name));
 	out->disabled = strcmp(st_db_get(res, row, 4), "t") == 0;
-	while (*csv != '\0' && out->nroles < AUTH_ROLES_MAX) {
-		const char *comma = strchr(csv, ',');
-		size_t n = comma != NULL ? (size_t)(comma - csv) : strlen(csv);
-
-		if (n < sizeof(out->roles[0])) {
-			memcpy(out->roles[out->nroles], csv, n);
-			out->roles[out->nroles][n] = '\0';
-			out->nroles++;
-		}
-		csv += n + (comma != NULL);
-	}
+	stored_roles(st_db_get(res, row, 3), out->roles, &out->nroles);
 }
 
 enum st_err
@@ -224,7 +191,7 @@ users_register(struct st_req *req, void *ctx)
 		goto out;
 	}
 	if (rc != ST_OK) {
-		status = auth_reply_db_error(req, rc);
+		status = st_http_reply_db_error(req, rc, "auth");
 		goto out;
 	}
 	user = auth_user_json(res, 0);
@@ -315,7 +282,7 @@ users_login(struct st_req *req, void *ctx)
 		rc = st_db_pool_query(app->db, sql, 1, params, &res, NULL, 0);
 	}
 	if (rc != ST_OK) {
-		status = auth_reply_db_error(req, rc);
+		status = st_http_reply_db_error(req, rc, "auth");
 		goto out;
 	}
 	known = st_db_rows(res) > 0;
@@ -332,11 +299,9 @@ users_login(struct st_req *req, void *ctx)
 		goto out;
 	}
 	tokens = cJSON_CreateObject();
-	rc = auth_tokens_issue_login(app, &user, tokens);
+	rc = auth_refresh_issue_login(app, &user, tokens);
 	if (rc != ST_OK) {
-		status = rc == ST_ERR_UNAVAILABLE || rc == ST_ERR_TIMEOUT
-				 ? st_http_reply_unavailable(req, 5, "token issuing")
-				 : st_http_reply_problem(req, 500, "cannot issue tokens");
+		status = st_http_reply_db_error(req, rc, "auth");
 		goto out;
 	}
 	auth_lockout_succeeded(app, &attempt);
@@ -377,18 +342,12 @@ static int
 reply_me(struct st_req *req, const struct st_db_result *res)
 {
 	struct auth_user u;
-	const char *names[AUTH_ROLES_MAX];
-	char scopes[128], *save = NULL;
-	cJSON *me = auth_user_json(res, 0), *arr;
+	cJSON *me = auth_user_json(res, 0);
 	int status;
 
 	user_from_row(res, 0, &u);
-	for (size_t i = 0; i < u.nroles; i++)
-		names[i] = u.roles[i];
-	st_scopes_format(auth_scopes_of_roles(names, u.nroles), scopes, sizeof(scopes));
-	arr = cJSON_AddArrayToObject(me, "scopes");
-	for (char *s = strtok_r(scopes, ",", &save); s != NULL; s = strtok_r(NULL, ",", &save))
-		cJSON_AddItemToArray(arr, cJSON_CreateString(s));
+	cJSON_AddItemToObject(me, "scopes",
+			      auth_scopes_json(auth_scopes_of_roles(u.roles, u.nroles)));
 	status = st_http_reply_json(req, 200, me);
 	cJSON_Delete(me);
 	return status;
@@ -414,7 +373,7 @@ users_me_get(struct st_req *req, void *ctx)
 				      1, params, &res, NULL, 0);
 	}
 	if (rc != ST_OK)
-		status = auth_reply_db_error(req, rc);
+		status = st_http_reply_db_error(req, rc, "auth");
 	else if (st_db_rows(res) == 0)
 		status = st_http_reply_problem(req, 404, "no such account");
 	else
@@ -447,7 +406,7 @@ check_current_password(struct st_app *app, struct st_req *req, const char *id, c
 	rc = st_db_pool_query(app->db, "SELECT email, password_hash FROM users WHERE id = $1", 1,
 			      params, &res, NULL, 0);
 	if (rc != ST_OK) {
-		status = auth_reply_db_error(req, rc);
+		status = st_http_reply_db_error(req, rc, "auth");
 		goto out;
 	}
 	if (st_db_rows(res) == 0) {
@@ -565,7 +524,7 @@ users_me_patch(struct st_req *req, void *ctx)
 		goto out;
 	}
 	if (rc != ST_OK) {
-		status = auth_reply_db_error(req, rc);
+		status = st_http_reply_db_error(req, rc, "auth");
 		goto out;
 	}
 	if (c.name != NULL) {

@@ -65,7 +65,7 @@ users_list(struct st_req *req, void *ctx)
 	snprintf(limit_text, sizeof(limit_text), "%ld", limit + 1); /* one more: is there a next? */
 	rc = st_db_pool_query(app->db, sql, 3, params, &res, NULL, 0);
 	if (rc != ST_OK) {
-		status = auth_reply_db_error(req, rc);
+		status = st_http_reply_db_error(req, rc, "auth");
 		goto out;
 	}
 	rows = st_db_rows(res);
@@ -99,30 +99,17 @@ struct user_change {
 static void
 parse_roles(const cJSON *arr, struct user_change *c, struct st_json_errs *errs)
 {
-	const char *seen[AUTH_ROLES_MAX];
+	const char *names[AUTH_ROLES_MAX];
 	size_t n = 0, len = 0;
-	const cJSON *it;
 
 	c->has_roles = true;
 	c->roles[0] = '\0';
-	cJSON_ArrayForEach(it, arr)
-	{
-		bool dup = false;
-
-		if (!cJSON_IsString(it) || !auth_role_known(it->valuestring)) {
-			st_json_errs_add(errs, "roles", "must hold only %s", AUTH_ROLE_NAMES);
-			return;
-		}
-		for (size_t i = 0; i < n; i++)
-			dup = dup || strcmp(seen[i], it->valuestring) == 0;
-		if (dup) {
-			st_json_errs_add(errs, "roles", "must not name a role twice");
-			return;
-		}
-		seen[n++] = it->valuestring; /* at most AUTH_ROLES_MAX distinct known names */
+	if (!auth_roles_parse_json(arr, "roles", names, &n, errs))
+		return;
+	for (size_t i = 0; i < n; i++) {
 		len += (size_t)snprintf(c->roles + len, sizeof(c->roles) - len, "%s%s",
-					len > 0 ? "," : "", it->valuestring);
-		c->has_admin = c->has_admin || strcmp(it->valuestring, "admin") == 0;
+					i > 0 ? "," : "", names[i]);
+		c->has_admin = c->has_admin || strcmp(names[i], "admin") == 0;
 	}
 }
 
@@ -197,7 +184,7 @@ users_patch(struct st_req *req, void *ctx)
 		goto out;
 	}
 	if (rc != ST_OK) {
-		status = auth_reply_db_error(req, rc);
+		status = st_http_reply_db_error(req, rc, "auth");
 		goto out;
 	}
 	user = auth_user_json(res, 0);
@@ -240,7 +227,7 @@ users_delete(struct st_req *req, void *ctx)
 				      NULL, 0);
 	}
 	if (rc != ST_OK)
-		status = auth_reply_db_error(req, rc);
+		status = st_http_reply_db_error(req, rc, "auth");
 	else if (st_db_affected(res) == 0)
 		status = st_http_reply_problem(req, 404, "no such user");
 	else {

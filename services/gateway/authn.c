@@ -4,12 +4,14 @@
  * denylist that logout fills; an X-API-Key verified by auth's internal endpoint; or nobody
  * (the anonymous principal). gw_authorize then applies the route's access level and scopes.
  *
- * Per-request costs are kept off the hot path (PERFORMANCE.md): a verified token is cached
+ * Per-request costs are kept off the hot path: a verified token is cached
  * until it expires, keyed by the SHA-256 of the token, so the RSA verification is paid once per
  * token; API-key answers are cached for GATEWAY_APIKEY_CACHE_S (at most 60 s, so a revoked key
  * stops working within a minute), and unknown keys for a few seconds. The denylist is asked on
  * every request (logout must take effect at once), in the rate limiter's Redis round trip
- * (ratelimit.c): gw_authenticate hands the token's jti to its caller for that.
+ * (ratelimit.c): gw_authenticate hands the token's jti to its caller for that. The revocations
+ * this gateway has read from auth's stream (revoked.c) are checked first, in memory, so that a
+ * logout still holds while Redis is down and the denylist fails open.
  *
  * Refusals are 401 problem+json naming the reason with a constant phrase, never the token or
  * the key, with WWW-Authenticate: Bearer error="invalid_token".
@@ -25,6 +27,7 @@
 
 #include "authn_int.h"
 #include "strata/httpc.h"
+#include "strata/json.h"
 #include "strata/log.h"
 #include "strata/redis.h"
 
@@ -54,6 +57,7 @@ struct cred_cache {
 struct gw_authn {
 	struct st_app *app;
 	struct gw_jwks *jwks;
+	struct gw_revoked *revoked; /* the logouts learned, for while Redis is away */
 	struct gw_jwt_conf jwt;
 	struct cred_cache tokens;
 	struct cred_cache apikeys;
@@ -162,12 +166,15 @@ gw_authn_create(struct st_app *app, struct gw_authn **out)
 	jc = (struct gw_jwks_conf){
 		.httpc = app->httpc,
 		.auth_url = a->auth_url,
-		.internal_secret = app->internal_secret,
+		.principal_keys = app->principal_keys,
 		.timeout_ms = a->timeout_ms,
 		.refresh_s = (int)st_config_int(cfg, "GATEWAY_JWKS_REFRESH_S"),
 		.unknown_kid_min_s = 10,
 	};
 	rc = gw_jwks_create(&jc, &a->jwks);
+	if (rc != ST_OK)
+		goto out;
+	rc = gw_revoked_create(app, GW_REVOKED_MAX, &a->revoked);
 	if (rc != ST_OK)
 		goto out;
 	*out = a;
@@ -183,6 +190,7 @@ gw_authn_destroy(struct gw_authn *a)
 	if (a == NULL)
 		return;
 	gw_jwks_destroy(a->jwks);
+	gw_revoked_destroy(a->revoked);
 	cache_cleanup(&a->tokens);
 	cache_cleanup(&a->apikeys);
 	st_free(a);
@@ -235,6 +243,10 @@ bearer(struct st_req *req, struct gw_authn *a, const char *token, struct st_prin
 		st_strlcpy(c.jti, claims.jti, sizeof(c.jti));
 		cache_put(&a->tokens, &c);
 	}
+	/* A logout this gateway has learned holds even while Redis, and so the denylist, is away.
+	 */
+	if (gw_revoked_has(a->revoked, c.jti, now_ms / 1000))
+		return gw_reply_revoked(req);
 	st_strlcpy(jti, c.jti, GW_JTI_MAX + 1);
 	principal_fill(out, "user", c.sub, c.scopes);
 	return 0;
@@ -269,35 +281,22 @@ apikey_shape_ok(const char *key)
 	return n > 4 && n <= APIKEY_MAX;
 }
 
-/* An RFC 3339 UTC time ("2026-01-01T00:00:00Z", fractions ignored) as Unix ms; false if not. */
-static bool
-rfc3339_ms(const char *s, int64_t *out)
-{
-	struct tm tm;
-	int y, mo, d, h, mi, sec;
-	time_t t;
+/* The expires_at of auth's answer as Unix ms (libcommon's RFC 3339 reader: any offset); false
+ * when it is absent or not a time. */
+ST_STATIC bool gw_apikey_expires_ms(const cJSON *expires, int64_t *out);
 
-	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d", &y, &mo, &d, &h, &mi, &sec) != 6)
-		return false;
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	t = timegm(&tm);
-	if (t == (time_t)-1)
-		return false;
-	*out = (int64_t)t * 1000;
-	return true;
+ST_STATIC bool
+gw_apikey_expires_ms(const cJSON *expires, int64_t *out)
+{
+	return cJSON_IsString(expires) && st_time_parse_rfc3339(expires->valuestring, out);
 }
 
 /* Reads auth's 200 answer into c. False when it is not the documented shape. */
 static bool
 apikey_answer(const char *body, size_t len, struct cred *c)
 {
-	cJSON *doc = cJSON_ParseWithLength(body, len);
+	char err[128];
+	cJSON *doc = st_json_parse(body, len, err, sizeof(err));
 	const char *user = member_str(doc, "user_id");
 	const cJSON *scopes = cJSON_GetObjectItemCaseSensitive(doc, "scopes"), *item;
 	const cJSON *expires = cJSON_GetObjectItemCaseSensitive(doc, "expires_at");
@@ -318,8 +317,7 @@ apikey_answer(const char *body, size_t len, struct cred *c)
 			st_log(ST_LOG_WARN, "authn", "auth named an unknown API-key scope");
 	}
 	st_strlcpy(c->sub, user, sizeof(c->sub));
-	if (cJSON_IsString(expires) && rfc3339_ms(expires->valuestring, &exp_ms) &&
-	    exp_ms < c->until_ms)
+	if (gw_apikey_expires_ms(expires, &exp_ms) && exp_ms < c->until_ms)
 		c->until_ms = exp_ms;
 	ok = true;
 out:
@@ -334,8 +332,10 @@ out:
 static enum st_err
 apikey_ask(struct gw_authn *a, struct st_req *req, const char *key, struct cred *c)
 {
+	static const struct st_principal_bind bind = { "POST", "/internal/v1/api-keys/verify",
+						       NULL };
 	struct st_principal p;
-	char url[512], principal[512], line[600];
+	char url[512], principal[ST_PRINCIPAL_WIRE_MAX], line[600];
 	const char *headers[] = { line, "Content-Type: application/json", NULL };
 	cJSON *doc = cJSON_CreateObject();
 	struct st_httpc_req hreq = {
@@ -350,14 +350,15 @@ apikey_ask(struct gw_authn *a, struct st_req *req, const char *key, struct cred 
 	principal_fill(&p, "service", "gateway", ST_SCOPE_NONE);
 	st_strlcpy(p.request_id, st_http_request_id(req), sizeof(p.request_id));
 	p.issued_ms = st_now_wall_ms();
-	rc = st_principal_sign(&p, a->app->internal_secret, principal, sizeof(principal));
+	rc = st_principal_sign(&p, a->app->principal_keys, "auth", &bind, principal,
+			       sizeof(principal));
 	if (rc != ST_OK) {
 		cJSON_Delete(doc);
 		st_log(ST_LOG_ERROR, "authn", "cannot sign the gateway principal");
 		return ST_ERR_UNAVAILABLE;
 	}
 	snprintf(line, sizeof(line), "%s: %s", ST_PRINCIPAL_HEADER, principal);
-	snprintf(url, sizeof(url), "%s/internal/v1/api-keys/verify", a->auth_url);
+	snprintf(url, sizeof(url), "%s%s", a->auth_url, bind.path);
 	cJSON_AddStringToObject(doc, "key", key);
 	body = st_json_print(doc, &len);
 	cJSON_Delete(doc);

@@ -15,7 +15,7 @@ struct st_httpc;
 /* Why a token was refused. gw_jwt_reason names each for a 401 problem's detail. */
 enum gw_jwt_result {
 	GW_JWT_OK,
-	GW_JWT_MALFORMED,   /* not three base64url parts of JSON */
+	GW_JWT_MALFORMED,   /* not three base64url parts of JSON objects; a repeated key */
 	GW_JWT_ALG,         /* header alg is not RS256 */
 	GW_JWT_UNKNOWN_KID, /* no kid, or one the JWKS does not hold (after one refresh) */
 	GW_JWT_SIGNATURE,   /* the signature does not verify with that key */
@@ -46,12 +46,13 @@ struct gw_jwt_claims {
 
 /* Where the key set comes from. Strings borrowed: they must outlive the cache. */
 struct gw_jwks_conf {
-	struct st_httpc *httpc;      /* NULL: never fetch; keys only through gw_jwks_load */
-	const char *auth_url;        /* GATEWAY_AUTH_URL */
-	const char *internal_secret; /* signs the gateway's service principal */
-	int timeout_ms;              /* per fetch */
-	int refresh_s;               /* GATEWAY_JWKS_REFRESH_S: periodic refetch */
-	int unknown_kid_min_s;       /* at most one refetch for unknown kids this often */
+	struct st_httpc *httpc; /* NULL: never fetch; keys only through gw_jwks_load */
+	const char *auth_url;   /* GATEWAY_AUTH_URL */
+	/* The gateway's pair keys: signs its own principal for auth (borrowed). */
+	const struct st_principal_keys *principal_keys;
+	int timeout_ms;        /* per fetch */
+	int refresh_s;         /* GATEWAY_JWKS_REFRESH_S: periodic refetch */
+	int unknown_kid_min_s; /* at most one refetch for unknown kids this often */
 };
 
 struct gw_jwks;
@@ -73,14 +74,33 @@ enum st_err gw_jwks_load(struct gw_jwks *ks, const char *json, size_t len);
 size_t gw_jwks_count(struct gw_jwks *ks);
 
 /*
- * Verifies a compact JWS: the header (decoded here, not by libjwt) must say alg RS256 and a
- * kid of the key set (an unknown kid triggers one refetch, at most every unknown_kid_min_s);
- * the signature is checked by libjwt with that key's PEM and the algorithm libjwt used is
- * checked again; then the claims (gw_jwt_check_claims) at now_s. Fills out on GW_JWT_OK.
- * May block on a JWKS fetch (bounded by timeout_ms).
+ * Verifies a compact JWS with libcommon's jwt.c: it must decode (three base64url parts of
+ * JSON objects, none repeating a key: GW_JWT_MALFORMED), its header must say alg RS256 (the
+ * algorithm of every key of the set: GW_JWT_ALG) and a kid of the key set (an unknown kid
+ * triggers one refetch, at most every unknown_kid_min_s); the signature is checked with that
+ * key, the algorithm pinned by the key (GW_JWT_SIGNATURE); then the claims
+ * (gw_jwt_check_claims) at now_s. Fills out on GW_JWT_OK. May block on a JWKS fetch (bounded
+ * by timeout_ms).
  */
 enum gw_jwt_result gw_jwt_verify(struct gw_jwks *ks, const struct gw_jwt_conf *conf,
 				 const char *token, int64_t now_s, struct gw_jwt_claims *out);
+
+/* ---- revocations learned (revoked.c) ---- */
+
+/* The Redis stream auth appends {jti, exp} to at each logout, beside the denylist key. */
+#define GW_REVOCATIONS_STREAM "auth:revocations"
+/* How many revocations a gateway keeps at most; past it, the one expiring first goes. */
+#define GW_REVOKED_MAX 100000
+
+struct gw_revoked;
+
+/* Creates the set (at most cap entries) and, when app has Redis, the thread that reads
+ * GW_REVOCATIONS_STREAM from its start and then every second. app may be NULL (no thread). */
+enum st_err gw_revoked_create(struct st_app *app, size_t cap, struct gw_revoked **out);
+/* Stops the thread and frees. Accepts NULL. */
+void gw_revoked_destroy(struct gw_revoked *r);
+/* Whether jti was revoked and its token has not expired at now_s. r may be NULL (false). */
+bool gw_revoked_has(struct gw_revoked *r, const char *jti, int64_t now_s);
 
 /* The outcome of one GCRA step (ratelimit.c). */
 struct gw_gcra {
@@ -92,6 +112,12 @@ struct gw_gcra {
 };
 
 #ifdef ST_TESTING
+/* The set alone, without Redis (gw_revoked_destroy frees it); adding one revocation (false when
+ * jti is not a valid principal field or exp <= now_s: nothing to remember); its size. */
+struct gw_revoked *gw_revoked_new(size_t cap);
+bool gw_revoked_add(struct gw_revoked *r, const char *jti, int64_t exp, int64_t now_s);
+size_t gw_revoked_count(struct gw_revoked *r);
+
 /* The claim checks on a decoded payload: iss, aud (a string or an array holding ours), exp
  * and iat (and nbf when present) within the leeway, sub and jti valid principal fields, scope
  * known names. Fills out on GW_JWT_OK. */

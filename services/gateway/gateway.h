@@ -6,8 +6,11 @@
  *   authn.c      who is calling: Bearer JWTs verified against the JWKS (jwks.c), API keys
  *                verified by auth (cached briefly), or anonymous
  *   jwks.c       the JWKS cache and JWT verification with the algorithm pinned by the key
+ *   revoked.c    the logouts read from auth's Redis stream, kept in memory for Redis outages
  *   ratelimit.c  GCRA in Redis (one Lua script), RateLimit-* headers, fail-open by default
  *   proxy.c      streaming proxy to the owning service with the signed principal
+ *   proxy_headers.c  which headers pass to the service and back, the client's address
+ *   cors.c       CORS headers and preflights
  *   perf.c       GET /api/v1/performance/summary from the gateway's own histograms
  *   openapi.c    GET /api/v1/openapi.json (proto/openapi/strata.json, loaded at start)
  */
@@ -132,9 +135,9 @@ void gw_ratelimit_destroy(struct gw_ratelimit *r);
  * answering (the caller answers 401). Otherwise counts one request of class cls for key
  * ("p:<sub>" for a principal, "ip:<addr>" for an anonymous caller) and adds RateLimit-Limit,
  * RateLimit-Remaining and RateLimit-Reset to the answer. Returns 0 to go on, or answers 429 with
- * Retry-After and returns 429. When Redis is down: goes on (fail-open, the denylist unchecked)
- * or answers 503 (GATEWAY_RATE_FAIL_CLOSED; never for the health class), and records it for
- * health.
+ * Retry-After and returns 429. When Redis is down: goes on (fail-open, the Redis denylist
+ * unchecked; the caller has already asked revoked.c's memory) or answers 503
+ * (GATEWAY_RATE_FAIL_CLOSED; never for the health class), and records it for health.
  */
 int gw_ratelimit_check(struct st_req *req, struct gw_ratelimit *r, const char *key,
 		       enum gw_class cls, const char *jti, bool *revoked);
@@ -167,6 +170,8 @@ int gw_forward(struct st_req *req, void *ctx);
  * at the end. */
 struct gw_route_metrics *gw_route_metrics_create(struct st_app *app, const struct gateway *gw);
 void gw_route_metrics_destroy(struct gw_route_metrics *rm);
+
+/* ---- CORS (cors.c) ---- */
 
 /*
  * Adds CORS headers for an allowed Origin to the next answer (Access-Control-Allow-Origin and

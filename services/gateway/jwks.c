@@ -5,20 +5,18 @@
  * a token naming an unknown kid triggers one refetch, at most once every unknown_kid_min_s, so
  * that random kids cannot make the gateway hammer auth.
  *
- * The algorithm is fixed here, never taken from the token: the header is decoded by this file
- * and must say RS256, and after libjwt has checked the signature with the key's PEM the
- * algorithm libjwt used is checked again. libjwt 1.10 verifies with the header's algorithm, so
- * an HS256 token keyed with the public PEM would pass otherwise (PERFORMANCE.md).
+ * Tokens are decoded and verified by libcommon's jwt.c, with OpenSSL and our own JSON parser: the
+ * algorithm is fixed by the key (every key of the set is RSA, so RS256), never taken from the
+ * token, and a header or payload that repeats a key is refused. The keys are held as OpenSSL
+ * keys, made once when the JWKS is loaded, so that a request pays for the RSA verification
+ * only (and only once per token: authn.c caches verified tokens).
  */
 #include <errno.h>
-#include <jwt.h>
 #include <math.h>
-#include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
-#include <openssl/pem.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -27,24 +25,24 @@
 #include "authn_int.h"
 #include "strata/encode.h"
 #include "strata/httpc.h"
+#include "strata/json.h"
+#include "strata/jwt.h"
 #include "strata/log.h"
 
 #define JWKS_KEYS_MAX   16
-#define JWKS_RETRY_S    5    /* refetch period while no key is loaded */
-#define TOKEN_MAX       8192 /* longer Authorization values are refused as malformed */
+#define JWKS_RETRY_S    5 /* refetch period while no key is loaded */
 #define KID_MAX         64
 #define RSA_BITS_MIN    2048
 #define RSA_N_BYTES_MAX 1024 /* 8192-bit moduli */
 
 struct jwks_key {
 	char kid[KID_MAX];
-	char *pem; /* owned: the SubjectPublicKeyInfo PEM, as libjwt wants it */
-	size_t pem_len;
+	EVP_PKEY *pkey; /* owned (one reference): an RSA public key */
 };
 
 struct gw_jwks {
 	struct gw_jwks_conf conf;
-	pthread_rwlock_t lock; /* guards keys and nkeys; read-held while libjwt uses a PEM */
+	pthread_rwlock_t lock; /* guards keys and nkeys; verifiers take a reference to a key */
 	struct jwks_key keys[JWKS_KEYS_MAX];
 	size_t nkeys;
 	pthread_mutex_t fetch_lock; /* one fetch at a time; guards last_kid_fetch_ms */
@@ -91,24 +89,20 @@ static void
 keys_free(struct jwks_key *keys, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		st_free(keys[i].pem);
+		EVP_PKEY_free(keys[i].pkey);
 }
 
-/* The PEM of the RSA public key (n, e), or NULL when OpenSSL refuses it or it is shorter than
- * RSA_BITS_MIN. The caller owns the string. */
-static char *
-rsa_public_pem(const unsigned char *n, size_t nlen, const unsigned char *e, size_t elen,
-	       size_t *pem_len)
+/* The RSA public key (n, e), or NULL when OpenSSL refuses it or it is shorter than
+ * RSA_BITS_MIN. The caller owns the key. */
+static EVP_PKEY *
+rsa_public_key(const unsigned char *n, size_t nlen, const unsigned char *e, size_t elen)
 {
 	BIGNUM *bn_n = BN_bin2bn(n, (int)nlen, NULL);
 	BIGNUM *bn_e = BN_bin2bn(e, (int)elen, NULL);
 	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
 	OSSL_PARAM *params = NULL;
 	EVP_PKEY_CTX *ctx = NULL;
-	EVP_PKEY *pkey = NULL;
-	BIO *bio = NULL;
-	char *data = NULL, *pem = NULL;
-	long len;
+	EVP_PKEY *pkey = NULL, *out = NULL;
 
 	if (bn_n == NULL || bn_e == NULL || bld == NULL ||
 	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn_n) ||
@@ -121,23 +115,16 @@ rsa_public_pem(const unsigned char *n, size_t nlen, const unsigned char *e, size
 		goto out;
 	if (EVP_PKEY_get_bits(pkey) < RSA_BITS_MIN)
 		goto out;
-	bio = BIO_new(BIO_s_mem());
-	if (bio == NULL || PEM_write_bio_PUBKEY(bio, pkey) != 1)
-		goto out;
-	len = BIO_get_mem_data(bio, &data);
-	if (len <= 0 || data == NULL)
-		goto out;
-	pem = st_strndup(data, (size_t)len);
-	*pem_len = (size_t)len;
+	out = pkey;
+	pkey = NULL; /* ownership moved to the caller */
 out:
-	BIO_free(bio);
 	EVP_PKEY_free(pkey);
 	EVP_PKEY_CTX_free(ctx);
 	OSSL_PARAM_free(params);
 	OSSL_PARAM_BLD_free(bld);
 	BN_free(bn_n);
 	BN_free(bn_e);
-	return pem;
+	return out;
 }
 
 /* A string member, or NULL when absent or not a string. Borrowed. */
@@ -168,14 +155,15 @@ key_from_jwk(const cJSON *jwk, struct jwks_key *out)
 	if (!st_base64url_decode(n64, strlen(n64), n, sizeof(n), &nlen) ||
 	    !st_base64url_decode(e64, strlen(e64), e, sizeof(e), &elen) || nlen == 0 || elen == 0)
 		return false;
-	out->pem = rsa_public_pem(n, nlen, e, elen, &out->pem_len);
-	return out->pem != NULL;
+	out->pkey = rsa_public_key(n, nlen, e, elen);
+	return out->pkey != NULL;
 }
 
 enum st_err
 gw_jwks_load(struct gw_jwks *ks, const char *json, size_t len)
 {
-	cJSON *doc = cJSON_ParseWithLength(json, len);
+	char err[128];
+	cJSON *doc = st_json_parse(json, len, err, sizeof(err));
 	const cJSON *list = cJSON_GetObjectItemCaseSensitive(doc, "keys");
 	const cJSON *jwk;
 	struct jwks_key fresh[JWKS_KEYS_MAX], old[JWKS_KEYS_MAX];
@@ -193,7 +181,7 @@ gw_jwks_load(struct gw_jwks *ks, const char *json, size_t len)
 		if (nfresh < JWKS_KEYS_MAX && key_from_jwk(jwk, &key))
 			fresh[nfresh++] = key;
 		else
-			skipped++; /* key_from_jwk keeps no PEM when it fails */
+			skipped++; /* key_from_jwk keeps no key when it fails */
 	}
 	if (skipped > 0)
 		st_log(ST_LOG_WARN, "jwks", "keys skipped=%zu (not RS256 signature keys)", skipped);
@@ -229,8 +217,9 @@ gw_jwks_count(struct gw_jwks *ks)
 static enum st_err
 fetch(struct gw_jwks *ks)
 {
+	static const struct st_principal_bind bind = { "GET", "/api/v1/auth/jwks", NULL };
 	struct st_principal p;
-	char url[512], line[600], principal[512];
+	char url[512], line[600], principal[ST_PRINCIPAL_WIRE_MAX];
 	const char *headers[] = { line, NULL };
 	struct st_httpc_req req = {
 		.method = "GET", .url = url, .headers = headers, .timeout_ms = ks->conf.timeout_ms
@@ -242,8 +231,9 @@ fetch(struct gw_jwks *ks)
 	st_strlcpy(p.sub, "gateway", sizeof(p.sub));
 	st_strlcpy(p.kind, "service", sizeof(p.kind));
 	p.issued_ms = st_now_wall_ms();
-	snprintf(url, sizeof(url), "%s/api/v1/auth/jwks", ks->conf.auth_url);
-	rc = st_principal_sign(&p, ks->conf.internal_secret, principal, sizeof(principal));
+	snprintf(url, sizeof(url), "%s%s", ks->conf.auth_url, bind.path);
+	rc = st_principal_sign(&p, ks->conf.principal_keys, "auth", &bind, principal,
+			       sizeof(principal));
 	if (rc != ST_OK)
 		return rc;
 	snprintf(line, sizeof(line), "%s: %s", ST_PRINCIPAL_HEADER, principal);
@@ -348,69 +338,19 @@ gw_jwks_destroy(struct gw_jwks *ks)
 
 /* ---- verification ---- */
 
-/* Decodes one base64url part holding a JSON object; NULL when it is not one. The caller
- * cJSON_Delete's it. */
-static cJSON *
-part_json(const char *text, size_t len)
+/* A reference to the key named kid (EVP_PKEY_free it), or NULL. A concurrent refresh may drop
+ * the key from the set meanwhile: the reference keeps it alive for this verification. */
+static EVP_PKEY *
+key_get(struct gw_jwks *ks, const char *kid)
 {
-	char buf[TOKEN_MAX];
-	size_t n;
-	cJSON *doc;
-
-	if (len == 0 || !st_base64url_decode(text, len, buf, sizeof(buf), &n))
-		return NULL;
-	doc = cJSON_ParseWithLength(buf, n);
-	if (!cJSON_IsObject(doc)) {
-		cJSON_Delete(doc);
-		return NULL;
-	}
-	return doc;
-}
-
-/* Checks the header: alg RS256 and a kid, copied to kid. */
-static enum gw_jwt_result
-check_header(const char *text, size_t len, char *kid, size_t cap)
-{
-	cJSON *head = part_json(text, len);
-	const char *alg, *k;
-	enum gw_jwt_result res = GW_JWT_OK;
-
-	if (head == NULL)
-		return GW_JWT_MALFORMED;
-	alg = member_str(head, "alg");
-	k = member_str(head, "kid");
-	if (alg == NULL || strcmp(alg, "RS256") != 0)
-		res = GW_JWT_ALG;
-	else if (k == NULL || k[0] == '\0' || !st_strlcpy(kid, k, cap))
-		res = GW_JWT_UNKNOWN_KID;
-	cJSON_Delete(head);
-	return res;
-}
-
-/* Verifies the signature with the key named kid. The key set's read lock is held while libjwt
- * uses the PEM, so that a concurrent refresh cannot free it. */
-static enum gw_jwt_result
-verify_with(struct gw_jwks *ks, const char *kid, const char *token)
-{
-	enum gw_jwt_result res = GW_JWT_UNKNOWN_KID;
-	jwt_t *jwt = NULL;
+	EVP_PKEY *pkey = NULL;
 
 	pthread_rwlock_rdlock(&ks->lock);
-	for (size_t i = 0; i < ks->nkeys; i++) {
-		if (strcmp(ks->keys[i].kid, kid) != 0)
-			continue;
-		if (jwt_decode(&jwt, token, (const unsigned char *)ks->keys[i].pem,
-			       (int)ks->keys[i].pem_len) != 0)
-			res = GW_JWT_SIGNATURE;
-		else if (jwt_get_alg(jwt) != JWT_ALG_RS256) /* pinned: never the header's say */
-			res = GW_JWT_ALG;
-		else
-			res = GW_JWT_OK;
-		break;
-	}
+	for (size_t i = 0; i < ks->nkeys && pkey == NULL; i++)
+		if (strcmp(ks->keys[i].kid, kid) == 0 && EVP_PKEY_up_ref(ks->keys[i].pkey) == 1)
+			pkey = ks->keys[i].pkey;
 	pthread_rwlock_unlock(&ks->lock);
-	jwt_free(jwt);
-	return res;
+	return pkey;
 }
 
 static bool
@@ -517,35 +457,47 @@ enum gw_jwt_result
 gw_jwt_verify(struct gw_jwks *ks, const struct gw_jwt_conf *conf, const char *token, int64_t now_s,
 	      struct gw_jwt_claims *out)
 {
-	size_t len = strnlen(token, TOKEN_MAX + 1);
-	const char *dot1 = memchr(token, '.', len), *dot2;
-	char kid[KID_MAX];
-	cJSON *claims = NULL;
+	struct st_jwt jwt;
+	EVP_PKEY *pkey = NULL;
 	enum gw_jwt_result res;
 
 	memset(out, 0, sizeof(*out));
-	if (len > TOKEN_MAX || dot1 == NULL)
-		return GW_JWT_MALFORMED;
-	dot2 = memchr(dot1 + 1, '.', len - (size_t)(dot1 + 1 - token));
-	if (dot2 == NULL || strchr(dot2 + 1, '.') != NULL)
-		return GW_JWT_MALFORMED;
-	res = check_header(token, (size_t)(dot1 - token), kid, sizeof(kid));
-	if (res != GW_JWT_OK)
-		goto out;
-	claims = part_json(dot1 + 1, (size_t)(dot2 - dot1 - 1));
-	if (claims == NULL || dot2[1] == '\0') { /* no payload object, or no signature */
+	if (st_jwt_decode(token, strnlen(token, ST_JWT_MAX + 1), &jwt) != ST_JWT_OK) {
 		res = GW_JWT_MALFORMED;
 		goto out;
 	}
-	res = verify_with(ks, kid, token);
-	if (res == GW_JWT_UNKNOWN_KID) {
-		refresh_for_kid(ks, kid);
-		res = verify_with(ks, kid, token);
-	}
-	if (res != GW_JWT_OK)
+	/* Every key of the set is RSA: before looking for one, the header must name RS256. */
+	if (jwt.alg == NULL || strcmp(jwt.alg, ST_JWT_RS256) != 0) {
+		res = GW_JWT_ALG;
 		goto out;
-	res = gw_jwt_check_claims(claims, conf, now_s, out);
+	}
+	res = GW_JWT_UNKNOWN_KID;
+	if (jwt.kid == NULL || jwt.kid[0] == '\0' || strlen(jwt.kid) >= KID_MAX)
+		goto out;
+	pkey = key_get(ks, jwt.kid);
+	if (pkey == NULL) {
+		refresh_for_kid(ks, jwt.kid);
+		pkey = key_get(ks, jwt.kid);
+	}
+	if (pkey == NULL)
+		goto out;
+	switch (st_jwt_verify(&jwt, token, pkey)) { /* pins the algorithm to the key's */
+	case ST_JWT_OK:
+		res = gw_jwt_check_claims(jwt.payload, conf, now_s, out);
+		break;
+	case ST_JWT_ALG:
+		res = GW_JWT_ALG;
+		break;
+	case ST_JWT_MALFORMED:
+		res = GW_JWT_MALFORMED;
+		break;
+	case ST_JWT_SIGNATURE:
+	default:
+		res = GW_JWT_SIGNATURE;
+		break;
+	}
 out:
-	cJSON_Delete(claims);
+	EVP_PKEY_free(pkey);
+	st_jwt_cleanup(&jwt);
 	return res;
 }

@@ -17,7 +17,7 @@
 
 static const struct st_config_item config[] = {
 	/* nginx keeps up to 32 idle connections per worker and CivetWeb holds a thread per open
-	 * connection: stay well above every client's pool (PERFORMANCE.md). */
+	 * connection: stay well above every client's pool (docs/performance.md). */
 	ST_CONFIG_INT("HTTP_THREADS", 128, 4, 4096),
 	/* Every proxied request makes one Redis round trip (denylist and rate limit): with the
 	 * shared default of 8 connections, most threads queued for one. */

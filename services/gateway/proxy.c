@@ -9,7 +9,8 @@
  * headers, less the hop-by-hop ones) and then its body with the service's Content-Length or
  * chunked. Neither body is ever held whole, so exports of millions of rows pass in constant
  * memory. The service gets the signed principal, the request id and the client's address;
- * whatever a client sent in X-Strata-Principal is dropped.
+ * whatever a client sent in X-Strata-Principal is dropped. Which headers pass each way is
+ * proxy_headers.c's; CORS is cors.c's.
  *
  * Failures before the answer began become problems: 504 when the service said nothing for
  * GATEWAY_PROXY_TIMEOUT_MS, 503 with Retry-After when it could not be reached, 502 when it
@@ -34,163 +35,6 @@ struct gw_route_metrics {
 	struct st_histogram **latency;                 /* one a route */
 	struct st_metric *(*by_class)[STATUS_CLASSES]; /* one row a route */
 };
-
-/* ---- headers ---- */
-
-static bool
-named(const char *name, const char *const *names, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcasecmp(name, names[i]) == 0)
-			return true;
-	return false;
-}
-
-ST_STATIC bool
-gw_hop_by_hop(const char *name, const char *connection)
-{
-	static const char *const hop[] = { "Connection", "Keep-Alive", "Transfer-Encoding",
-					   "TE",         "Trailer",    "Upgrade" };
-
-	return named(name, hop, ST_ARRAY_LEN(hop)) || strncasecmp(name, "Proxy-", 6) == 0 ||
-	       st_httpc_token_listed(connection, name);
-}
-
-ST_STATIC bool
-gw_request_header_dropped(const char *name, const char *connection)
-{
-	static const char *const own[] = { "Host",      ST_PRINCIPAL_HEADER, "X-Request-Id",
-					   "X-Real-IP", "Content-Length",    "Expect" };
-
-	return gw_hop_by_hop(name, connection) || named(name, own, ST_ARRAY_LEN(own));
-}
-
-ST_STATIC bool
-gw_response_header_dropped(const char *name, const char *connection)
-{
-	static const char *const own[] = { "Content-Length", "Content-Type", "X-Request-Id" };
-
-	return gw_hop_by_hop(name, connection) || named(name, own, ST_ARRAY_LEN(own));
-}
-
-ST_STATIC bool
-gw_path_encode(const char *path, char *out, size_t cap)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	size_t n = 0;
-
-	for (const unsigned char *p = (const unsigned char *)path; *p != '\0'; p++) {
-		bool plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-			     (*p >= '0' && *p <= '9') || strchr("-._~!$&'()*+,;=:@/", *p) != NULL;
-
-		if (n + (plain ? 1 : 3) >= cap)
-			return false;
-		if (plain) {
-			out[n++] = (char)*p;
-		} else {
-			out[n++] = '%';
-			out[n++] = hex[*p >> 4];
-			out[n++] = hex[*p & 15];
-		}
-	}
-	if (cap == 0)
-		return false;
-	out[n] = '\0';
-	return true;
-}
-
-ST_STATIC const char *
-gw_pick_client_addr(const char *x_real_ip, const char *remote)
-{
-	size_t n = x_real_ip ? strlen(x_real_ip) : 0;
-	bool colon = false, dot = false;
-
-	if (n == 0 || n > 45)
-		return remote;
-	for (size_t i = 0; i < n; i++) {
-		char ch = x_real_ip[i];
-
-		if (ch == ':')
-			colon = true;
-		else if (ch == '.')
-			dot = true;
-		else if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') ||
-			   (ch >= 'A' && ch <= 'F')))
-			return remote;
-	}
-	return (colon || dot) ? x_real_ip : remote;
-}
-
-/* The caller's address as internal services and the rate limiter see it. Borrowed. */
-static const char *
-client_addr(struct st_req *req)
-{
-	return gw_pick_client_addr(st_http_header(req, "X-Real-IP"), st_http_remote_addr(req));
-}
-
-/* ---- CORS ---- */
-
-ST_STATIC bool
-gw_origin_listed(char *const *origins, const char *origin)
-{
-	for (size_t i = 0; origins != NULL && origins[i] != NULL; i++)
-		if (strcmp(origins[i], origin) == 0)
-			return true;
-	return false;
-}
-
-/* True for a list of header names a preflight may ask for (tokens, commas, spaces). */
-static bool
-header_list_ok(const char *s)
-{
-	if (strlen(s) > 512)
-		return false;
-	for (; *s != '\0'; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		      (*s >= '0' && *s <= '9') || *s == '-' || *s == '_' || *s == ',' || *s == ' '))
-			return false;
-	return true;
-}
-
-int
-gw_cors(struct st_req *req, const struct gateway *gw)
-{
-	const char *origin = st_http_header(req, "Origin");
-	bool preflight = strcmp(st_http_method(req), "OPTIONS") == 0 &&
-			 st_http_header(req, "Access-Control-Request-Method") != NULL;
-	bool allowed;
-
-	if ((gw->cors_origins == NULL && !gw->cors_any) || origin == NULL)
-		return 0;
-	allowed = gw->cors_any || gw_origin_listed(gw->cors_origins, origin);
-	if (allowed) {
-		st_http_add_header(req, "Access-Control-Allow-Origin", gw->cors_any ? "*" : origin);
-		if (!gw->cors_any)
-			st_http_add_header(req, "Vary", "Origin");
-	}
-	if (!preflight) {
-		if (allowed)
-			st_http_add_header(req, "Access-Control-Expose-Headers",
-					   "Location, Retry-After, X-Request-Id, RateLimit-Limit, "
-					   "RateLimit-Remaining, RateLimit-Reset");
-		return 0;
-	}
-	/* A preflight never carries credentials: the gateway answers it for every path. A
-	 * refused origin gets no Allow headers, which the browser reads as a refusal. */
-	if (allowed) {
-		const char *asked = st_http_header(req, "Access-Control-Request-Headers");
-
-		st_http_add_header(req, "Access-Control-Allow-Methods",
-				   "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS");
-		st_http_add_header(
-			req, "Access-Control-Allow-Headers",
-			asked != NULL && header_list_ok(asked)
-				? asked
-				: "Authorization, Content-Type, X-API-Key, X-Request-Id");
-		st_http_add_header(req, "Access-Control-Max-Age", "600");
-	}
-	return st_http_reply_no_content(req);
-}
 
 /* ---- metrics per route prefix ---- */
 
@@ -285,49 +129,19 @@ relay_read(void *ctx, void *buf, size_t cap, size_t *got)
 	return ST_OK;
 }
 
-/* Appends "Name: value\r\n" to a growing buffer. */
-static void
-append_line(char **buf, size_t *len, size_t *cap, const char *name, const char *value)
-{
-	size_t need = strlen(name) + strlen(value) + 5;
-
-	if (*len + need > *cap) {
-		*cap = (*len + need) * 2;
-		*buf = st_realloc(*buf, *cap);
-	}
-	*len += (size_t)snprintf(*buf + *len, *cap - *len, "%s: %s\r\n", name, value);
-}
-
 static enum st_err
 relay_head(void *ctx, long status, const struct st_httpc_header *h, size_t n)
 {
 	struct relay *rl = ctx;
-	const char *connection = NULL, *ctype = NULL;
+	const char *ctype = NULL;
 	int64_t length = -1;
-	size_t cap = 512, len = 0;
-	char *extra = st_malloc(cap);
+	char *extra = gw_response_headers(h, n, &ctype, &length);
 
-	extra[0] = '\0';
-	for (size_t i = 0; i < n; i++)
-		if (strcasecmp(h[i].name, "Connection") == 0)
-			connection = h[i].value;
-	for (size_t i = 0; i < n; i++) {
-		if (strcasecmp(h[i].name, "Content-Type") == 0) {
-			ctype = h[i].value;
-		} else if (strcasecmp(h[i].name, "Content-Length") == 0) {
-			char *end;
-			long long v = strtoll(h[i].value, &end, 10);
-
-			length = (end != h[i].value && *end == '\0' && v >= 0) ? v : -1;
-		}
-		if (!gw_response_header_dropped(h[i].name, connection))
-			append_line(&extra, &len, &cap, h[i].name, h[i].value);
-	}
-	rl->status = (int)status;
 	rl->head_sent = true;
-	st_http_stream_begin_head(rl->req, (int)status, ctype, length, extra);
+	/* A head that cannot go out becomes a 502 of libcommon's: the transfer stops there. */
+	rl->status = st_http_stream_begin_head(rl->req, (int)status, ctype, length, extra);
 	st_free(extra);
-	return ST_OK;
+	return rl->status == (int)status ? ST_OK : ST_ERR_IO;
 }
 
 static enum st_err
@@ -342,6 +156,32 @@ relay_body(void *ctx, const void *data, size_t len)
 	return ST_OK;
 }
 
+ST_STATIC bool
+gw_path_encode(const char *path, char *out, size_t cap)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = 0;
+
+	for (const unsigned char *p = (const unsigned char *)path; *p != '\0'; p++) {
+		bool plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			     (*p >= '0' && *p <= '9') || strchr("-._~!$&'()*+,;=:@/", *p) != NULL;
+
+		if (n + (plain ? 1 : 3) >= cap)
+			return false;
+		if (plain) {
+			out[n++] = (char)*p;
+		} else {
+			out[n++] = '%';
+			out[n++] = hex[*p >> 4];
+			out[n++] = hex[*p & 15];
+		}
+	}
+	if (cap == 0)
+		return false;
+	out[n] = '\0';
+	return true;
+}
+
 /* The name of the upstream at base_url, for problem details. */
 static const char *
 upstream_name(const struct gateway *gw, const char *base_url)
@@ -350,54 +190,6 @@ upstream_name(const struct gateway *gw, const char *base_url)
 		if (gw->upstreams[i].url != NULL && strcmp(gw->upstreams[i].url, base_url) == 0)
 			return gw->upstreams[i].name;
 	return "upstream";
-}
-
-/* Appends "<name><sep><value>" and its NUL to a growing store; returns where it starts. */
-static size_t
-store_add(char **buf, size_t *len, size_t *cap, const char *name, const char *sep,
-	  const char *value)
-{
-	size_t at = *len, need = strlen(name) + strlen(sep) + strlen(value) + 1;
-
-	if (*len + need > *cap) {
-		*cap = (*len + need) * 2;
-		*buf = st_realloc(*buf, *cap);
-	}
-	snprintf(*buf + *len, *cap - *len, "%s%s%s", name, sep, value);
-	*len += need;
-	return at;
-}
-
-/*
- * The request's headers for the service, "Name: value" each, NULL-terminated, pointing into
- * *store. The caller frees the list and *store with st_free.
- */
-static const char **
-upstream_headers(struct st_req *req, const char *principal, const char *addr, char **store)
-{
-	const struct mg_request_info *ri = mg_get_request_info(st_http_conn(req));
-	const char *connection = st_http_header(req, "Connection");
-	size_t cap = 2048, len = 0, n = 0;
-	size_t *offs = st_calloc((size_t)ri->num_headers + 2, sizeof(*offs));
-	const char **list = st_calloc((size_t)ri->num_headers + 3, sizeof(*list));
-	char *buf = st_malloc(cap);
-
-	for (int i = 0; i < ri->num_headers; i++) {
-		const char *name = ri->http_headers[i].name, *value = ri->http_headers[i].value;
-
-		if (name == NULL || value == NULL || gw_request_header_dropped(name, connection))
-			continue;
-		/* curl drops a header given as "Name:"; "Name;" sends it with an empty value. */
-		offs[n++] = value[0] == '\0' ? store_add(&buf, &len, &cap, name, ";", "")
-					     : store_add(&buf, &len, &cap, name, ": ", value);
-	}
-	offs[n++] = store_add(&buf, &len, &cap, ST_PRINCIPAL_HEADER, ": ", principal);
-	offs[n++] = store_add(&buf, &len, &cap, "X-Real-IP", ": ", addr);
-	for (size_t i = 0; i < n; i++)
-		list[i] = buf + offs[i];
-	st_free(offs);
-	*store = buf;
-	return list;
 }
 
 /* The request body's framing for the service: its length, -1 for chunked, or no body. */
@@ -425,7 +217,8 @@ gw_proxy(struct st_req *req, struct st_app *app, const char *base_url, const str
 	const struct mg_request_info *ri = mg_get_request_info(st_http_conn(req));
 	struct relay rl = { .req = req };
 	struct st_principal signed_p = *p;
-	char principal[512], path[4096], *url = NULL, *store = NULL;
+	struct st_principal_bind bind;
+	char principal[ST_PRINCIPAL_WIRE_MAX], path[4096], *url = NULL, *store = NULL;
 	const char **headers = NULL;
 	const char *name = upstream_name(gw, base_url);
 	int64_t body_len = 0;
@@ -436,8 +229,12 @@ gw_proxy(struct st_req *req, struct st_app *app, const char *base_url, const str
 
 	st_strlcpy(signed_p.request_id, st_http_request_id(req), sizeof(signed_p.request_id));
 	signed_p.issued_ms = st_now_wall_ms();
-	if (st_principal_sign(&signed_p, app->internal_secret, principal, sizeof(principal)) !=
-	    ST_OK) {
+	/* Bound to this service and to the request as it will route it: the decoded path that
+	 * gw_path_encode sends, the query as the client sent it. */
+	bind = (struct st_principal_bind){ st_http_method(req), st_http_path(req),
+					   ri->query_string };
+	if (st_principal_sign(&signed_p, app->principal_keys, name, &bind, principal,
+			      sizeof(principal)) != ST_OK) {
 		status = st_http_reply_problem(req, 500, "the caller's identity could not be sent");
 		goto out;
 	}
@@ -447,7 +244,7 @@ gw_proxy(struct st_req *req, struct st_app *app, const char *base_url, const str
 	}
 	url = st_asprintf("%s%s%s%s", base_url, path, ri->query_string ? "?" : "",
 			  ri->query_string ? ri->query_string : "");
-	headers = upstream_headers(req, principal, client_addr(req), &store);
+	headers = gw_upstream_headers(req, principal, gw_client_addr(req), &store);
 	memset(&s, 0, sizeof(s));
 	s.method = st_http_method(req);
 	s.url = url;
@@ -521,7 +318,7 @@ gw_guard(struct st_req *req, struct st_app *app, const struct gw_route *route,
 	if (st_principal_authenticated(p))
 		snprintf(key, sizeof(key), "p:%s", p->sub);
 	else
-		snprintf(key, sizeof(key), "ip:%s", client_addr(req));
+		snprintf(key, sizeof(key), "ip:%s", gw_client_addr(req));
 	/* One Redis round trip: the denylist for a token, then the rate limit. */
 	status = gw_ratelimit_check(req, gw->ratelimit, key, route->cls, jti, &revoked);
 	if (revoked)

@@ -14,12 +14,15 @@
  *
  * gw_gcra_step is the same formula in C: the script decides and writes, and gw_gcra_step
  * recomputes its answer from the script's inputs (the stored TAT and Redis's now) to derive the
- * header values; the unit tests check the arithmetic on it. Both clamp a TAT further ahead
- * than one full burst (the clock went backwards) so that a clock step cannot lock a caller out
- * for longer than a minute.
+ * header values (RateLimit-Remaining, -Reset, Retry-After), so it is not a test-only copy. One
+ * table of cases (tests/unit/gateway/gcra_cases.h) runs against both: the unit test against
+ * gw_gcra_step, the integration test against the script in the real Redis. Both clamp a TAT
+ * further ahead than one full burst (the clock went backwards) so that a clock step cannot
+ * lock a caller out for longer than a minute.
  *
- * Redis down: requests go on (fail-open: neither limited nor checked against the denylist)
- * unless GATEWAY_RATE_FAIL_CLOSED, which refuses them with 503, except the health class so
+ * Redis down: requests go on (fail-open: neither limited nor checked against the Redis
+ * denylist; the revocations the gateway holds in memory, revoked.c, still apply) unless
+ * GATEWAY_RATE_FAIL_CLOSED, which refuses them with 503, except the health class so
  * that monitors still see the gateway; gw_ratelimit_degraded says so for health.
  */
 #include <hiredis/hiredis.h>
@@ -29,6 +32,7 @@
 #include <string.h>
 
 #include "authn_int.h"
+#include "ratelimit_lua.h"
 #include "strata/encode.h"
 #include "strata/log.h"
 #include "strata/redis.h"
@@ -37,26 +41,8 @@
 #define FAIL_RETRY_AFTER_S 5
 #define KEY_MAX            256
 
-/* KEYS[1]: the key; KEYS[2] (optional): a denylist key; ARGV[1]: period in us; ARGV[2]:
- * burst. Returns {-1, 0, 0} when KEYS[2] exists, else {allowed, the stored TAT (0 when none),
- * now}, from which gw_gcra_step derives the header values with the same formula. The TAT is
- * written with %d: tostring would round its 16 digits. */
-static const char script[] = "if KEYS[2] and redis.call('EXISTS', KEYS[2]) == 1 then\n"
-			     "  return {-1, 0, 0}\n"
-			     "end\n"
-			     "local t = redis.call('TIME')\n"
-			     "local now = tonumber(t[1]) * 1000000 + tonumber(t[2])\n"
-			     "local period = tonumber(ARGV[1])\n"
-			     "local window = period * tonumber(ARGV[2])\n"
-			     "local stored = tonumber(redis.call('GET', KEYS[1])) or 0\n"
-			     "local tat = stored\n"
-			     "if tat < now then tat = now end\n"
-			     "if tat > now + window then tat = now + window end\n"
-			     "local new_tat = tat + period\n"
-			     "if now < new_tat - window then return {0, stored, now} end\n"
-			     "redis.call('SET', KEYS[1], string.format('%d', new_tat), 'PX',\n"
-			     "           math.ceil((new_tat - now) / 1000) + 1)\n"
-			     "return {1, stored, now}\n";
+/* The script (ratelimit_lua.h, shared with its integration test). */
+static const char script[] = GW_RATELIMIT_LUA;
 
 static const char *const class_names[GW_CLASS_COUNT] = { "default", "health" };
 

@@ -7,11 +7,8 @@
 
 #include "ingest.h"
 #include "strata/db.h"
-#include "strata/log.h"
 
-#define DB_RETRY_AFTER_S 2
-
-static const char project_sql[] = "SELECT m.role FROM projects p "
+static const char project_sql[] = "SELECT p.id, m.role FROM projects p "
 				  "LEFT JOIN project_members m "
 				  "ON m.project_id = p.id AND m.user_id = $2::uuid "
 				  "WHERE p.id = $1::uuid";
@@ -83,23 +80,6 @@ ingest_access_decide(const struct st_principal *p, enum ingest_role role, enum i
 	return 403;
 }
 
-int
-ingest_reply_db_error(struct st_req *req, enum st_err rc)
-{
-	switch (rc) {
-	case ST_ERR_UNAVAILABLE:
-	case ST_ERR_TIMEOUT:
-		return st_http_reply_unavailable(req, DB_RETRY_AFTER_S, "the database");
-	case ST_ERR_CONFLICT:
-		return st_http_reply_problem(req, 409, "conflicts with an existing resource");
-	case ST_ERR_INVALID:
-		return st_http_reply_problem(req, 400, "the database refused the values");
-	default:
-		st_log(ST_LOG_ERROR, "ingest", "database error err=%s", st_err_str(rc));
-		return st_http_reply_problem(req, 500, "internal error");
-	}
-}
-
 static const char *
 need_phrase(enum ingest_need need)
 {
@@ -127,36 +107,44 @@ refuse(struct st_req *req, int decision, const char *what, const char *id, enum 
 }
 
 int
-ingest_project_access(struct st_req *req, struct st_app *app, const char *id, enum ingest_need need,
-		      enum ingest_role *role)
+ingest_access_check(struct st_req *req, struct st_app *app, const char *sql, const char *what,
+		    const char *id, enum ingest_need need, char *project, enum ingest_role *role)
 {
-	const struct st_principal *p = st_http_principal(req);
 	struct st_db_result *res = NULL;
 	enum ingest_role r = INGEST_ROLE_NONE;
 	enum st_err rc;
 	int decision;
 
 	if (!st_uuid_valid(id))
-		return st_http_reply_problem(req, 404, "no project %.64s", id != NULL ? id : "");
+		return st_http_reply_problem(req, 404, "no %s %.64s", what, id != NULL ? id : "");
 	{
 		const char *params[] = { id, ingest_caller_id(req) };
 
-		rc = st_db_pool_query(app->db, project_sql, 2, params, &res, NULL, 0);
+		rc = st_db_pool_query(app->db, sql, 2, params, &res, NULL, 0);
 	}
 	if (rc != ST_OK)
-		return ingest_reply_db_error(req, rc);
+		return st_http_reply_db_error(req, rc, "ingest");
 	if (st_db_rows(res) == 0) {
 		st_db_result_free(res);
-		return st_http_reply_problem(req, 404, "no project %s", id);
+		return st_http_reply_problem(req, 404, "no %s %s", what, id);
 	}
-	r = ingest_role_parse(st_db_get(res, 0, 0));
+	if (project != NULL)
+		st_strlcpy(project, st_db_get(res, 0, 0), INGEST_UUID_LEN);
+	r = ingest_role_parse(st_db_get(res, 0, 1));
 	st_db_result_free(res);
-	decision = ingest_access_decide(p, r, need);
+	decision = ingest_access_decide(st_http_principal(req), r, need);
 	if (decision != 0)
-		return refuse(req, decision, "project", id, need);
+		return refuse(req, decision, what, id, need);
 	if (role != NULL)
 		*role = r;
 	return 0;
+}
+
+int
+ingest_project_access(struct st_req *req, struct st_app *app, const char *id, enum ingest_need need,
+		      enum ingest_role *role)
+{
+	return ingest_access_check(req, app, project_sql, "project", id, need, NULL, role);
 }
 
 enum st_err
@@ -198,7 +186,7 @@ ingest_session_access(struct st_req *req, struct st_app *app, const char *id, en
 		return st_http_reply_problem(req, 404, "no session %.64s", id != NULL ? id : "");
 	rc = ingest_session_load(app, id, p != NULL ? p->sub : "", out, &found);
 	if (rc != ST_OK)
-		return ingest_reply_db_error(req, rc);
+		return st_http_reply_db_error(req, rc, "ingest");
 	if (!found)
 		return st_http_reply_problem(req, 404, "no session %s", id);
 	decision = ingest_access_decide(p, out->role, need);

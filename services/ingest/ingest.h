@@ -15,6 +15,7 @@
 #ifndef STRATA_INGEST_H
 #define STRATA_INGEST_H
 
+#include "strata/fields.h"
 #include "strata/http.h"
 #include "strata/service.h"
 
@@ -57,6 +58,16 @@ bool ingest_is_admin(const struct st_principal *p);
 int ingest_project_access(struct st_req *req, struct st_app *app, const char *id,
 			  enum ingest_need need, enum ingest_role *role);
 
+/*
+ * The same for any resource of a project: sql ($1 the resource's id, $2 the caller's id or
+ * NULL) returns one row of (project id, the caller's role there) when resource `what` id
+ * exists. Fills project (>= INGEST_UUID_LEN bytes; may be NULL) and *role (may be NULL) on 0;
+ * the answers name `what` ("no subject <id>").
+ */
+int ingest_access_check(struct st_req *req, struct st_app *app, const char *sql, const char *what,
+			const char *id, enum ingest_need need, char *project,
+			enum ingest_role *role);
+
 /* A session as access checks see it. */
 struct ingest_session_ref {
 	char id[INGEST_UUID_LEN];
@@ -76,11 +87,8 @@ enum st_err ingest_session_load(struct st_app *app, const char *id, const char *
 int ingest_session_access(struct st_req *req, struct st_app *app, const char *id,
 			  enum ingest_need need, struct ingest_session_ref *out);
 
-/* Replies for a database error of a handler: 503 with Retry-After when the database is
- * unreachable or timed out, 409 for a conflict, 400 for data it refused, else 500. */
-int ingest_reply_db_error(struct st_req *req, enum st_err rc);
-
-/* ---- diagnosis results (results helper: results_parse.c, results.c) ---- */
+/* ---- diagnosis results (results helper: results_parse.c reads a file, results_score.c
+ * scores it, results.c answers the routes) ---- */
 
 /* One line of a results file. The strings are owned by the struct ingest_results. */
 struct ingest_result_row {
@@ -99,9 +107,10 @@ struct ingest_results {
 };
 
 /*
- * Parses and validates a results CSV (results_parse.c explains the format). ST_OK with out
- * filled; ST_ERR_INVALID with line-numbered entries in errs (out is then empty); ST_ERR_TOO_LARGE
- * when the file has more than max_rows data lines (nothing kept, nothing in errs).
+ * Parses and validates a results CSV of len bytes (need not be NUL-terminated; results_parse.c
+ * explains the format; pure: a fuzz target's entry point). ST_OK with out filled; ST_ERR_INVALID
+ * with line-numbered entries in errs (out is then empty); ST_ERR_TOO_LARGE when the file has more
+ * than max_rows data lines (nothing kept, nothing in errs).
  */
 enum st_err ingest_results_parse(const char *csv, size_t len, size_t max_rows,
 				 struct ingest_results *out, struct st_json_errs *errs);
@@ -132,9 +141,10 @@ struct ingest_score {
 };
 
 /*
- * Scores parsed rows (at least one) with weights, the project's settings.category_weights (an
- * object category -> non-negative number; NULL or JSON null for none; a category without a
- * weight weighs 1). ST_ERR_INVALID with entries in errs when weights is malformed.
+ * Scores parsed rows (results_score.c; at least one) with weights, the project's
+ * settings.category_weights (an object category -> non-negative number; NULL or JSON null for none;
+ * a category without a weight weighs 1). ST_ERR_INVALID with entries in errs when weights is
+ * malformed.
  */
 enum st_err ingest_results_score(const struct ingest_results *r, const cJSON *weights,
 				 struct ingest_score *out, struct st_json_errs *errs);
@@ -234,37 +244,21 @@ void ingest_session_from_array(enum ingest_action action, char *buf, size_t cap)
 /* "start", "stop", "complete", "fail". */
 const char *ingest_action_name(enum ingest_action action);
 
-/* Pure validation and paging helpers shared by the resource files (resources_validate.c). */
+/* Validation helpers shared by the resource files' field tables (resources_validate.c). */
 
-/* The number of characters of a UTF-8 string, or (size_t)-1 when it holds a control
- * character or is not valid UTF-8. */
-size_t ingest_text_chars(const char *s);
 /* True for a device name: 1 to 128 characters of [A-Za-z0-9._:-]. */
 bool ingest_device_valid(const char *s);
 /* Validates a project's settings object: category_weights, when present, must be an object
  * of category name (1..100 characters) -> finite non-negative number. Records errors under
  * field ("settings"). */
 void ingest_settings_check(const cJSON *settings, const char *field, struct st_json_errs *errs);
+/* The same as a field table's check (st_field_check): true when settings is good. */
+bool ingest_settings_ok(const cJSON *settings, const char *field, struct st_json_errs *errs);
+/* A field table's check for a device name (ingest_device_valid). */
+bool ingest_device_ok(const cJSON *device, const char *field, struct st_json_errs *errs);
 
 #define INGEST_LIST_DEFAULT 50
 #define INGEST_LIST_MAX     1000
-#define INGEST_CURSOR_MAX   128
-
-/* Cursors: libcommon's st_cursor_encode / st_cursor_decode, keyed on (created_at, id). */
-
-/*
- * Reads ?limit= and ?cursor= of a list request. On success returns 0 with *limit set and
- * micros/id filled ("" when there is no cursor). Otherwise replies 400 with errors[] and
- * returns 400.
- */
-int ingest_page_params(struct st_req *req, int *limit, char *micros, size_t mcap, char *id,
-		       size_t idcap);
-
-/* Adds "next_cursor" to page: the cursor after row limit-1 when rows > limit, else null.
- * micros_col and id_col are the result columns of the sort key. */
-struct st_db_result;
-void ingest_page_next(cJSON *page, const struct st_db_result *res, int rows, int limit,
-		      int micros_col, int id_col);
 
 /* A bounded JSON object (metadata, settings): its printed size in bytes must not exceed max. */
 bool ingest_json_fits(const cJSON *obj, size_t max);
@@ -272,9 +266,17 @@ bool ingest_json_fits(const cJSON *obj, size_t max);
 /* The largest metadata / settings object accepted, in bytes of compact JSON. */
 #define INGEST_METADATA_MAX 16384
 
-/* A timestamptz column as RFC 3339 UTC with milliseconds, and as Unix microseconds. */
-#define INGEST_TS(col)     "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
-#define INGEST_MICROS(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
+/* A list's sort key (time column col, then id) as the hidden columns that st_http_reply_page
+ * makes the next cursor of. */
+#define INGEST_CURSOR(col, id)                                                                     \
+	"(extract(epoch FROM " col ") * 1000000)::bigint AS _cursor_micros, " id " AS _cursor_id"
+
+/*
+ * Answers a list of the project named by the route's {id} (its members, its subjects) to a
+ * caller who may read it: sql takes $1 the project, $2/$3 the cursor's key (NULL on the first
+ * page), $4 the LIMIT, and selects INGEST_CURSOR's columns. Returns the status sent.
+ */
+int ingest_project_list(struct st_req *req, struct st_app *app, const char *sql);
 
 /* The caller's user id when the principal's subject is a UUID, else NULL (matches no member). */
 const char *ingest_caller_id(struct st_req *req);
@@ -284,8 +286,9 @@ int ingest_reply_kafka_error(struct st_req *req, enum st_err rc);
 
 /* ---- end of the resources helper's block ---- */
 
-/* ---- readings (readings helper): readings_parse.c, session_cache.c, readings_post.c,
- * writer.c, partitions.c, readings_query.c, readings_export.c ---- */
+/* ---- readings (readings helper): readings_parse.c (decoding bodies), readings_codec.c (the
+ * event and value encoding), session_cache.c, readings_post.c, writer.c, partitions.c,
+ * readings_query.c, readings_export.c ---- */
 
 #define READINGS_CHANNEL_MAX 64 /* bytes of a channel name */
 #define READINGS_ERRS_MAX    20 /* bad readings named in one answer (errs keeps 16) */
@@ -294,6 +297,9 @@ int ingest_reply_kafka_error(struct st_req *req, enum st_err rc);
 #define READINGS_TS_MIN_US INT64_C(0)
 #define READINGS_TS_MAX_US INT64_C(7258118400000000)
 #define READINGS_MONTHS    ((2200 - 1970) * 12) /* months in that range */
+/* Bytes of one CSV value (a time, channel or number is far shorter): a longer one is refused
+ * with its line and field, never cut. */
+#define READINGS_CSV_FIELD_MAX 128
 
 /* One reading; its channel is an index into the batch's channel table. */
 struct reading {
@@ -335,27 +341,28 @@ void readings_batch_init(struct readings_batch *b);
 void readings_batch_cleanup(struct readings_batch *b);
 
 /*
- * Parses and validates a whole batch of body (len bytes, need not be NUL-terminated) into b.
- * ST_OK when every reading is good and there is at least one; ST_ERR_INVALID with b->errs
- * naming the bad readings ("readings[3].ts") or the body's problem; ST_ERR_TOO_LARGE when it
- * holds more than max readings. All or nothing: on error b holds no usable readings.
+ * Parses and validates a whole batch of body (len bytes, need not be NUL-terminated) into b
+ * (readings_parse.c, pure: a fuzz target's entry point). ST_OK when every reading is good and
+ * there is at least one; ST_ERR_INVALID with b->errs naming the bad readings ("readings[3].ts")
+ * or the body's problem; ST_ERR_TOO_LARGE when it holds more than max readings. All or
+ * nothing: on error b holds no usable readings.
  */
 enum st_err readings_parse(enum readings_format fmt, const char *body, size_t len, size_t max,
 			   struct readings_batch *b);
 
-/* RFC 3339 with Z or an offset, up to microseconds (further digits must be zeros), into
- * microseconds since the epoch. False for anything else or outside the accepted range. */
+/* A reading's time: libcommon's RFC 3339 reader to microseconds (st_time_parse_rfc3339_us, at
+ * most 40 bytes), within READINGS_TS_MIN_US..READINGS_TS_MAX_US. False for anything else. Times
+ * are written back with st_time_format_rfc3339_us. */
 bool readings_parse_time(const char *s, size_t len, int64_t *us);
-/* "2026-01-01T00:00:00.125Z" (milliseconds), or six digits when the time has microseconds.
- * buf >= 32. Returns the length. */
-size_t readings_format_time(int64_t us, char *buf, size_t cap);
-/* The shortest decimal text that reads back as exactly v. buf >= 32. Returns the length. */
-size_t readings_format_value(double v, char *buf, size_t cap);
 /* 1..64 bytes of [A-Za-z0-9_.:/-]. */
 bool readings_channel_valid(const char *s, size_t len);
 
+/* The shortest decimal text that reads back as exactly v (readings_codec.c). buf >= 32.
+ * Returns the length. */
+size_t readings_format_value(double v, char *buf, size_t cap);
+
 /*
- * Encodes readings [*from, n) of b as strata.readings CloudEvents (see
+ * Encodes readings [*from, n) of b as strata.readings CloudEvents (readings_codec.c; see
  * proto/topics/strata.readings.schema.json), as many as fit in one message of at most
  * max_bytes; advances *from. Returns the message (caller st_free's it) and its length.
  */

@@ -8,6 +8,7 @@
  * id. A member added under an id that no user has simply never signs in; when auth deletes a
  * user, their memberships stay until an owner removes them.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -16,34 +17,19 @@
 #include "strata/db.h"
 
 /* clang-format off */
-#define MEMBER_COLS "user_id, role, " INGEST_TS("added_at") ", " INGEST_MICROS("added_at")
+#define MEMBER_COLS "user_id, role, added_at, " INGEST_CURSOR("added_at", "user_id")
 /* clang-format on */
 
-enum { COL_USER, COL_ROLE, COL_ADDED, COL_MICROS };
+static const char *const roles[] = { "owner", "member", "viewer", NULL };
 
-static cJSON *
-member_json(const struct st_db_result *res, int row)
-{
-	cJSON *o = cJSON_CreateObject();
+static const struct st_field add_fields[] = {
+	{ "user_id", ST_FIELD_UUID, ST_FIELD_REQUIRED, .detail = "must be a user id (a UUID)" },
+	{ "role", ST_FIELD_ENUM, ST_FIELD_REQUIRED, .values = roles },
+};
 
-	cJSON_AddStringToObject(o, "user_id", st_db_get(res, row, COL_USER));
-	cJSON_AddStringToObject(o, "role", st_db_get(res, row, COL_ROLE));
-	cJSON_AddStringToObject(o, "added_at", st_db_get(res, row, COL_ADDED));
-	return o;
-}
-
-/* Validates the role field (required when required). */
-static bool
-parse_role(const cJSON *body, bool required, const char **role, struct st_json_errs *errs)
-{
-	if (!st_json_get_str(body, "role", required, 16, role, errs))
-		return false;
-	if (*role != NULL && ingest_role_parse(*role) == INGEST_ROLE_NONE) {
-		st_json_errs_add(errs, "role", "must be owner, member or viewer");
-		return false;
-	}
-	return true;
-}
+static const struct st_field patch_fields[] = {
+	{ "role", ST_FIELD_ENUM, ST_FIELD_REQUIRED, .values = roles },
+};
 
 int
 members_list(struct st_req *req, void *ctx)
@@ -53,96 +39,39 @@ members_list(struct st_req *req, void *ctx)
 		"AND ($2::bigint IS NULL OR (added_at, user_id) > ('epoch'::timestamptz "
 		"+ $2::bigint * interval '1 microsecond', $3::uuid)) "
 		"ORDER BY added_at, user_id LIMIT $4::int";
-	struct st_app *app = ctx;
-	const char *id = st_http_param(req, "id");
-	char micros[24], after[INGEST_UUID_LEN], lim[16];
-	struct st_db_result *res = NULL;
-	cJSON *page, *items;
-	int limit, rows, status;
-	enum st_err rc;
 
-	status = ingest_project_access(req, app, id, INGEST_READ, NULL);
-	if (status != 0)
-		return status;
-	status = ingest_page_params(req, &limit, micros, sizeof(micros), after, sizeof(after));
-	if (status != 0)
-		return status;
-	snprintf(lim, sizeof(lim), "%d", limit + 1);
-	{
-		const char *params[] = { id, micros[0] != '\0' ? micros : NULL,
-					 after[0] != '\0' ? after : NULL, lim };
-
-		rc = st_db_pool_query(app->db, sql, 4, params, &res, NULL, 0);
-	}
-	if (rc != ST_OK)
-		return ingest_reply_db_error(req, rc);
-	rows = st_db_rows(res);
-	page = cJSON_CreateObject();
-	items = cJSON_AddArrayToObject(page, "items");
-	for (int i = 0; i < rows && i < limit; i++)
-		cJSON_AddItemToArray(items, member_json(res, i));
-	ingest_page_next(page, res, rows, limit, COL_MICROS, COL_USER);
-	status = st_http_reply_json(req, 200, page);
-	cJSON_Delete(page);
-	st_db_result_free(res);
-	return status;
+	return ingest_project_list(req, ctx, sql);
 }
 
 int
 members_add(struct st_req *req, void *ctx)
 {
-	static const char *const allowed[] = { "user_id", "role", NULL };
-	static const char sql[] =
-		"INSERT INTO project_members (project_id, user_id, role) "
-		"VALUES ($1::uuid, $2::uuid, $3) "
-		"ON CONFLICT (project_id, user_id) DO NOTHING RETURNING " MEMBER_COLS;
+	static const char sql[] = "INSERT INTO project_members (project_id, user_id, role) "
+				  "VALUES ($1::uuid, $2::uuid, $3) RETURNING " MEMBER_COLS;
 	struct st_app *app = ctx;
 	const char *id = st_http_param(req, "id");
-	const char *user = NULL, *role = NULL;
-	struct st_json_errs errs;
-	struct st_db_result *res = NULL;
-	cJSON *body = NULL, *out = NULL;
-	char loc[160];
-	enum st_err rc;
+	struct st_fields v;
+	char user[INGEST_UUID_LEN], loc[160], conflict[96];
 	int status;
 
 	status = ingest_project_access(req, app, id, INGEST_MANAGE, NULL);
 	if (status != 0)
 		return status;
-	status = st_http_body_json_object(req, &body);
-	if (status != 0)
-		return status;
-	st_json_errs_init(&errs);
-	if (st_json_get_str(body, "user_id", true, 64, &user, &errs) && !st_uuid_valid(user))
-		st_json_errs_add(&errs, "user_id", "must be a user id (a UUID)");
-	parse_role(body, true, &role, &errs);
-	st_json_reject_unknown(body, allowed, &errs);
-	if (errs.total > 0) {
-		status = st_http_reply_invalid(req, 400, "the member is not valid", &errs);
-		goto out;
-	}
-	{
-		const char *params[] = { id, user, role };
+	status = st_fields_read(req, add_fields, ST_ARRAY_LEN(add_fields), ST_FIELDS_WHOLE, &v,
+				"the member is not valid");
+	if (status == 0) {
+		const char *params[] = { id, v.params[0], v.params[1] };
+		struct st_http_row_opts opts = { .location = loc, .conflict = conflict };
 
-		rc = st_db_pool_query(app->db, sql, 3, params, &res, NULL, 0);
+		/* As PostgreSQL writes it back: lowercase. */
+		for (size_t i = 0; i < sizeof(user); i++)
+			user[i] = (char)tolower((unsigned char)v.params[0][i]);
+		snprintf(loc, sizeof(loc), "/api/v1/projects/%s/members/%s", id, user);
+		snprintf(conflict, sizeof(conflict), "user %s is already a member of the project",
+			 v.params[0]);
+		status = st_http_reply_row(req, app->db, sql, 3, params, &opts);
 	}
-	if (rc != ST_OK) {
-		status = ingest_reply_db_error(req, rc);
-		goto out;
-	}
-	if (st_db_rows(res) == 0) {
-		status = st_http_reply_problem(req, 409,
-					       "user %s is already a member of the project", user);
-		goto out;
-	}
-	out = member_json(res, 0);
-	snprintf(loc, sizeof(loc), "/api/v1/projects/%s/members/%s", id,
-		 st_db_get(res, 0, COL_USER));
-	status = st_http_reply_created(req, loc, out);
-out:
-	st_db_result_free(res);
-	cJSON_Delete(body);
-	cJSON_Delete(out);
+	st_fields_cleanup(&v);
 	return status;
 }
 
@@ -223,14 +152,12 @@ out:
 int
 members_patch(struct st_req *req, void *ctx)
 {
-	static const char *const allowed[] = { "role", NULL };
 	struct st_app *app = ctx;
 	const char *id = st_http_param(req, "id");
 	const char *user = st_http_param(req, "user_id");
-	const char *role = NULL;
-	struct st_json_errs errs;
+	struct st_fields v;
 	struct st_db_result *res = NULL;
-	cJSON *body = NULL, *out = NULL;
+	cJSON *out;
 	char msg[200];
 	enum st_err rc = ST_OK;
 	int status;
@@ -240,31 +167,23 @@ members_patch(struct st_req *req, void *ctx)
 		return status;
 	if (!st_uuid_valid(user))
 		return st_http_reply_problem(req, 404, "no member %.64s", user != NULL ? user : "");
-	status = st_http_body_json_object(req, &body);
+	status = st_fields_read(req, patch_fields, ST_ARRAY_LEN(patch_fields), ST_FIELDS_WHOLE, &v,
+				"the change is not valid");
 	if (status != 0)
-		return status;
-	st_json_errs_init(&errs);
-	parse_role(body, true, &role, &errs);
-	st_json_reject_unknown(body, allowed, &errs);
-	if (errs.total > 0) {
-		status = st_http_reply_invalid(req, 400, "the change is not valid", &errs);
 		goto out;
-	}
-	status = member_change(app, id, user, role, &res, &rc, msg, sizeof(msg));
+	status = member_change(app, id, user, v.params[0], &res, &rc, msg, sizeof(msg));
 	if (status < 0) {
-		status = ingest_reply_db_error(req, rc);
-		goto out;
-	}
-	if (status > 0) {
+		status = st_http_reply_db_error(req, rc, "ingest");
+	} else if (status > 0) {
 		status = st_http_reply_problem(req, status, "%s", msg);
-		goto out;
+	} else {
+		out = st_db_row_json(res, 0);
+		status = st_http_reply_json(req, 200, out);
+		cJSON_Delete(out);
 	}
-	out = member_json(res, 0);
-	status = st_http_reply_json(req, 200, out);
 out:
 	st_db_result_free(res);
-	cJSON_Delete(body);
-	cJSON_Delete(out);
+	st_fields_cleanup(&v);
 	return status;
 }
 
@@ -293,7 +212,7 @@ members_delete(struct st_req *req, void *ctx)
 	status = member_change(app, id, user, NULL, &res, &rc, msg, sizeof(msg));
 	st_db_result_free(res);
 	if (status < 0)
-		return ingest_reply_db_error(req, rc);
+		return st_http_reply_db_error(req, rc, "ingest");
 	if (status > 0)
 		return st_http_reply_problem(req, status, "%s", msg);
 	return st_http_reply_no_content(req);

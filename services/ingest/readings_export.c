@@ -59,7 +59,7 @@ static void
 format_row(struct out *o, int64_t ts_us, const char *ch, int ch_len, double v)
 {
 	char ts[40], val[40];
-	size_t tl = readings_format_time(ts_us, ts, sizeof(ts));
+	size_t tl = st_time_format_rfc3339_us(ts_us, ts, sizeof(ts));
 	size_t vl = readings_format_value(v, val, sizeof(val));
 	int n;
 
@@ -175,7 +175,7 @@ readings_export(struct st_req *req, void *ctx)
 	if (rc != ST_OK) {
 		st_db_release(app->db, conn);
 		atomic_fetch_sub(&exports_running, 1);
-		return ingest_reply_db_error(req, rc);
+		return st_http_reply_db_error(req, rc, "ingest");
 	}
 	o = st_malloc(sizeof(*o));
 	o->len = 0;

@@ -1,8 +1,13 @@
 /*
  * Readings batches, pure: the three body formats (JSON, NDJSON, CSV) parsed and validated into
  * one compact array (readings point at a table of distinct channel names, so a batch of ten
- * thousand readings costs a handful of allocations), times parsed to microseconds, values
- * printed so they read back exactly, and the strata.readings event encoding.
+ * thousand readings costs a handful of allocations), times read by libcommon's RFC 3339 reader
+ * to microseconds. The decoding side of the readings codec; readings_codec.c is the encoding.
+ *
+ * The channel table is keyed by names the client chose: it hashes them with the keyed hash
+ * (strata/hash.h), so that no batch can make its names collide. CSV bodies are read by
+ * libcommon's CSV reader (strata/csv.h): a value longer than READINGS_CSV_FIELD_MAX is an error
+ * with its line, as is any other break of RFC 4180.
  *
  * A batch is all or nothing: every reading is checked, the first bad ones are named by index
  * ("readings[3].ts"; for NDJSON and CSV the detail also gives the line), and any error refuses
@@ -16,6 +21,8 @@
 #include <strings.h>
 
 #include "ingest.h"
+#include "strata/csv.h"
+#include "strata/hash.h"
 
 #define TS_TEXT_MAX  40 /* longest time text looked at */
 #define NUM_TEXT_MAX 64 /* longest number text looked at */
@@ -39,14 +46,11 @@ readings_batch_cleanup(struct readings_batch *b)
 	memset(b, 0, sizeof(*b));
 }
 
-static uint32_t
-name_hash(const char *s, size_t len)
+/* Which slot of the channel table a name starts probing at. */
+static size_t
+name_slot(const char *s, size_t len, size_t mask)
 {
-	uint32_t h = 2166136261u; /* FNV-1a */
-
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (unsigned char)s[i]) * 16777619u;
-	return h;
+	return (size_t)st_hash_keyed(s, len) & mask;
 }
 
 static void
@@ -54,7 +58,7 @@ hash_insert(struct readings_batch *b, uint32_t idx)
 {
 	const struct readings_chan *c = &b->chans[idx];
 	size_t mask = b->hash_cap - 1;
-	size_t i = name_hash(b->names + c->off, c->len) & mask;
+	size_t i = name_slot(b->names + c->off, c->len, mask);
 
 	while (b->hash[i] != 0)
 		i = (i + 1) & mask;
@@ -78,7 +82,7 @@ chan_intern(struct readings_batch *b, const char *s, size_t len)
 			hash_insert(b, k);
 	}
 	mask = b->hash_cap - 1;
-	i = name_hash(s, len) & mask;
+	i = name_slot(s, len, mask);
 	while (b->hash[i] != 0) {
 		c = &b->chans[b->hash[i] - 1];
 		if (c->len == len && memcmp(b->names + c->off, s, len) == 0)
@@ -133,146 +137,18 @@ readings_channel_valid(const char *s, size_t len)
 	return true;
 }
 
-static int
-digits(const char *s, int n)
-{
-	int v = 0;
-
-	for (int i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (s[i] - '0');
-	}
-	return v;
-}
-
-/* Days from 1970-01-01 to y-m-d (proleptic Gregorian; H. Hinnant's days_from_civil). */
-static int64_t
-days_from_civil(int64_t y, int m, int d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-static int
-month_days(int y, int m)
-{
-	static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-
-	return m == 2 && leap ? 29 : days[m - 1];
-}
-
 bool
 readings_parse_time(const char *s, size_t len, int64_t *us)
 {
-	int y, mo, d, h, mi, sec, off = 0;
-	int64_t frac = 0, t;
-	size_t i = 19;
+	int64_t t;
 
-	if (s == NULL || len < 20 || len > TS_TEXT_MAX)
+	if (s == NULL || len > TS_TEXT_MAX || !st_time_parse_rfc3339_us(s, len, &t))
 		return false;
-	y = digits(s, 4);
-	mo = digits(s + 5, 2);
-	d = digits(s + 8, 2);
-	h = digits(s + 11, 2);
-	mi = digits(s + 14, 2);
-	sec = digits(s + 17, 2);
-	if (y < 0 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 ||
-	    sec < 0 || sec > 59 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') ||
-	    s[13] != ':' || s[16] != ':' || d > month_days(y, mo))
-		return false;
-	if (s[i] == '.') {
-		int nd = 0;
-
-		i++;
-		while (i < len && s[i] >= '0' && s[i] <= '9') {
-			if (nd < 6)
-				frac = frac * 10 + (s[i] - '0');
-			else if (s[i] != '0')
-				return false; /* below a microsecond: refused, never rounded */
-			nd++;
-			i++;
-		}
-		if (nd == 0)
-			return false;
-		for (; nd < 6; nd++)
-			frac *= 10;
-	}
-	if (i == len - 1 && (s[i] == 'Z' || s[i] == 'z')) {
-		off = 0;
-	} else if (i + 6 == len && (s[i] == '+' || s[i] == '-') && s[i + 3] == ':') {
-		int oh = digits(s + i + 1, 2), om = digits(s + i + 4, 2);
-
-		if (oh < 0 || oh > 23 || om < 0 || om > 59)
-			return false;
-		off = (oh * 60 + om) * (s[i] == '-' ? -1 : 1);
-	} else {
-		return false;
-	}
-	t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - (int64_t)off * 60;
-	t = t * 1000000 + frac;
 	if (t < READINGS_TS_MIN_US || t >= READINGS_TS_MAX_US)
 		return false;
 	if (us != NULL)
 		*us = t;
 	return true;
-}
-
-size_t
-readings_format_time(int64_t us, char *buf, size_t cap)
-{
-	int64_t secs = us / 1000000, sub = us % 1000000, days, z, era, doe, yoe, doy, mp;
-	int y, m, d, sod;
-	int n;
-
-	if (sub < 0) {
-		sub += 1000000;
-		secs--;
-	}
-	days = secs / 86400;
-	sod = (int)(secs % 86400);
-	if (sod < 0) {
-		sod += 86400;
-		days--;
-	}
-	/* civil_from_days */
-	z = days + 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	d = (int)(doy - (153 * mp + 2) / 5 + 1);
-	m = (int)(mp < 10 ? mp + 3 : mp - 9);
-	y = (int)(yoe + era * 400 + (m <= 2));
-	if (sub % 1000 == 0)
-		n = snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", y, m, d, sod / 3600,
-			     sod / 60 % 60, sod % 60, (int)(sub / 1000));
-	else
-		n = snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", y, m, d, sod / 3600,
-			     sod / 60 % 60, sod % 60, (int)sub);
-	return n < 0 ? 0 : (size_t)n >= cap ? cap - 1 : (size_t)n;
-}
-
-size_t
-readings_format_value(double v, char *buf, size_t cap)
-{
-	int n = 0;
-
-	/* The shortest of 15, 16 or 17 significant digits that reads back as v. */
-	for (int prec = 15; prec <= 17; prec++) {
-		n = snprintf(buf, cap, "%.*g", prec, v);
-		if (n > 0 && (size_t)n < cap && strtod(buf, NULL) == v)
-			break;
-	}
-	return n < 0 ? 0 : (size_t)n >= cap ? cap - 1 : (size_t)n;
 }
 
 /* A number as text: JSON's grammar (a leading + also accepted), finite. */
@@ -479,135 +355,81 @@ parse_ndjson(const char *body, size_t len, size_t max, struct readings_batch *b)
 	return ST_OK;
 }
 
-/* ---- CSV (RFC 4180) ---- */
+/* ---- CSV (RFC 4180, through strata/csv.h) ---- */
 
-/* One field of a record: its text (unquoted into scratch when it was quoted). */
-struct csv_field {
-	const char *s;
-	size_t len;
+static const struct st_csv_column csv_cols[] = {
+	{ "ts", true },
+	{ "channel", true },
+	{ "value", true },
 };
-
-/*
- * Reads one record from *p (up to end): at most 3 fields kept (more are counted). Returns
- * false at a malformed quote. *nf gets the field count; *p moves past the record's line end;
- * *lines counts the lines it spans (a quoted field may hold a line break).
- */
-static bool
-csv_record(const char **p, const char *end, struct csv_field f[3], char scratch[3][128], size_t *nf,
-	   size_t *lines)
-{
-	const char *s = *p;
-	size_t k = 0;
-
-	*lines = 1;
-	for (;;) {
-		struct csv_field cur = { s, 0 };
-
-		if (s < end && *s == '"') {
-			size_t o = 0;
-
-			s++;
-			for (;;) {
-				if (s >= end)
-					return false;
-				if (*s == '"') {
-					if (s + 1 < end && s[1] == '"') {
-						s++;
-					} else {
-						s++;
-						break;
-					}
-				}
-				if (*s == '\n')
-					(*lines)++;
-				if (k < 3 && o < sizeof(scratch[0]))
-					scratch[k][o++] = *s;
-				s++;
-			}
-			if (s < end && *s != ',' && *s != '\n' && *s != '\r')
-				return false; /* text after a closing quote */
-			cur.s = k < 3 ? scratch[k] : NULL;
-			cur.len = o;
-		} else {
-			while (s < end && *s != ',' && *s != '\n' && *s != '\r') {
-				if (*s == '"')
-					return false; /* a quote inside an unquoted field */
-				s++;
-			}
-			cur.len = (size_t)(s - cur.s);
-		}
-		if (k < 3)
-			f[k] = cur;
-		k++;
-		if (s < end && *s == ',') {
-			s++;
-			continue;
-		}
-		break;
-	}
-	if (s < end && *s == '\r')
-		s++;
-	if (s < end && *s == '\n')
-		s++;
-	*p = s;
-	*nf = k;
-	return true;
-}
-
-static bool
-field_is(const struct csv_field *f, const char *name)
-{
-	return f->len == strlen(name) && strncasecmp(f->s, name, f->len) == 0;
-}
 
 static enum st_err
 parse_csv(const char *body, size_t len, size_t max, struct readings_batch *b)
 {
-	const char *p = body, *end = body + len;
-	struct csv_field f[3];
-	char scratch[3][128];
-	size_t nf, lines, line = 1, i = 0;
+	const struct st_csv_conf conf = { READINGS_CSV_FIELD_MAX, ST_ARRAY_LEN(csv_cols),
+					  ST_CSV_SKIP_BLANK };
+	struct st_csv csv;
+	struct st_csv_record rec;
+	struct st_json_errs herrs;
+	enum st_csv_status s;
+	enum st_err rc = ST_OK;
+	int idx[ST_ARRAY_LEN(csv_cols)];
+	size_t i = 0;
+	char err[160];
 
-	if (len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
-		p += 3; /* a UTF-8 byte order mark */
-	if (!csv_record(&p, end, f, scratch, &nf, &lines) || nf != 3 || !field_is(&f[0], "ts") ||
-	    !field_is(&f[1], "channel") || !field_is(&f[2], "value")) {
-		st_json_errs_add(&b->errs, "", "line 1: the header must be ts,channel,value");
-		return ST_ERR_INVALID;
+	st_csv_init(&csv, &conf);
+	st_csv_feed(&csv, body, len);
+	st_csv_finish(&csv);
+	st_json_errs_init(&herrs);
+	s = st_csv_next(&csv, &rec, err, sizeof(err));
+	if (s != ST_CSV_RECORD || rec.line != 1 ||
+	    !st_csv_header_map(&rec, csv_cols, ST_ARRAY_LEN(csv_cols), 0, idx, &herrs, "")) {
+		const char *why = herrs.n > 0         ? herrs.items[0].detail
+				  : s == ST_CSV_ERROR ? err
+						      : "";
+
+		st_json_errs_add(&b->errs, "",
+				 "line 1: the header must be ts,channel,value (in any order)%s%s",
+				 why[0] != '\0' ? ": " : "", why);
+		rc = ST_ERR_INVALID;
+		goto out;
 	}
-	line += lines;
-	while (p < end) {
+	for (;;) {
 		struct where w;
 		double v = 0;
 		bool v_ok;
-		const char *start = p;
 
-		if (*p == '\n' || (*p == '\r' && p + 1 < end && p[1] == '\n')) {
-			p += *p == '\r' ? 2 : 1; /* blank line */
-			line++;
-			continue;
+		s = st_csv_next(&csv, &rec, err, sizeof(err));
+		if (s == ST_CSV_END)
+			break;
+		if (i == max) {
+			rc = ST_ERR_TOO_LARGE;
+			goto out;
 		}
-		if (i == max)
-			return ST_ERR_TOO_LARGE;
 		w.index = i++;
-		w.line = line;
-		if (!csv_record(&p, end, f, scratch, &nf, &lines)) {
-			bad(b, &w, "", "malformed CSV quoting");
-			/* resynchronize at the next line */
-			p = memchr(start, '\n', (size_t)(end - start));
-			p = p == NULL ? end : p + 1;
-			line++;
+		if (s == ST_CSV_ERROR) {
+			char name[48];
+
+			snprintf(name, sizeof(name), "readings[%zu]", w.index);
+			st_json_errs_add(&b->errs, name, "%s", err); /* "line 3, field 2: ..." */
 			continue;
 		}
-		line += lines;
-		if (nf != 3) {
+		w.line = rec.line;
+		if (rec.n != ST_ARRAY_LEN(csv_cols)) {
 			bad(b, &w, "", "must have 3 fields: ts,channel,value");
 			continue;
 		}
-		v_ok = parse_number(f[2].s, f[2].len, &v);
-		take(b, &w, f[0].s, f[0].len, f[1].s, f[1].len, v, v_ok);
+		{
+			const struct st_csv_field *ts = &rec.f[idx[0]], *ch = &rec.f[idx[1]],
+						  *val = &rec.f[idx[2]];
+
+			v_ok = parse_number(val->s, val->len, &v);
+			take(b, &w, ts->s, ts->len, ch->s, ch->len, v, v_ok);
+		}
 	}
-	return ST_OK;
+out:
+	st_csv_cleanup(&csv);
+	return rc;
 }
 
 /* ---- entry points ---- */
@@ -707,102 +529,4 @@ readings_parse(enum readings_format fmt, const char *body, size_t len, size_t ma
 	if (rc != ST_OK)
 		b->n = 0;
 	return rc;
-}
-
-/* ---- the strata.readings event ---- */
-
-struct buf {
-	char *p;
-	size_t len, cap;
-};
-
-static void
-put(struct buf *b, const char *s, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		b->cap = (b->len + n + 1) * 2;
-		b->p = st_realloc(b->p, b->cap);
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void
-puts_(struct buf *b, const char *s)
-{
-	put(b, s, strlen(s));
-}
-
-/* Upper bound of one reading's encoded size "[ts,ch,value]," */
-#define READING_ENC_MAX 64
-#define EVENT_OVERHEAD  512
-
-char *
-readings_encode_event(const struct readings_batch *b, size_t *from, const char *session_id,
-		      const char *project_id, size_t max_bytes, size_t *len)
-{
-	uint32_t *local = st_malloc((b->nchans + 1) * sizeof(*local)); /* global -> local + 1 */
-	uint32_t *order = st_malloc((b->nchans + 1) * sizeof(*order)); /* local -> global */
-	size_t start = *from, end = start, est = EVENT_OVERHEAD, nlocal = 0;
-	struct buf o = { NULL, 0, 0 };
-	char id[40], now[40], num[48];
-
-	memset(local, 0, (b->nchans + 1) * sizeof(*local));
-	/* How many readings fit, counting each channel name once. */
-	while (end < b->n) {
-		const struct reading *r = &b->items[end];
-		size_t add = READING_ENC_MAX;
-
-		if (local[r->ch] == 0)
-			add += b->chans[r->ch].len + 4;
-		if (end > start && est + add > max_bytes)
-			break;
-		if (local[r->ch] == 0) {
-			order[nlocal] = r->ch;
-			local[r->ch] = (uint32_t)++nlocal;
-		}
-		est += add;
-		end++;
-	}
-	st_uuid_v4(id, sizeof(id));
-	st_time_format_rfc3339(st_now_wall_ms(), now, sizeof(now));
-	puts_(&o, "{\"specversion\":\"1.0\",\"id\":\"");
-	puts_(&o, id);
-	puts_(&o, "\",\"source\":\"/strata/ingest\",\"type\":\"strata.readings.batch\","
-		  "\"subject\":\"");
-	puts_(&o, session_id);
-	puts_(&o, "\",\"time\":\"");
-	puts_(&o, now);
-	puts_(&o, "\",\"datacontenttype\":\"application/json\",\"data\":{\"session_id\":\"");
-	puts_(&o, session_id);
-	puts_(&o, "\",\"project_id\":\"");
-	puts_(&o, project_id);
-	puts_(&o, "\",\"channels\":[");
-	for (size_t k = 0; k < nlocal; k++) {
-		const struct readings_chan *c = &b->chans[order[k]];
-
-		if (k > 0)
-			put(&o, ",", 1);
-		put(&o, "\"", 1);
-		put(&o, b->names + c->off, c->len); /* channel names need no escaping */
-		put(&o, "\"", 1);
-	}
-	puts_(&o, "],\"readings\":[");
-	for (size_t i = start; i < end; i++) {
-		const struct reading *r = &b->items[i];
-		int n = snprintf(num, sizeof(num), "%s[%lld,%u,", i > start ? "," : "",
-				 (long long)r->ts_us, local[r->ch] - 1);
-
-		put(&o, num, (size_t)n);
-		n = (int)readings_format_value(r->value, num, sizeof(num));
-		put(&o, num, (size_t)n);
-		put(&o, "]", 1);
-	}
-	puts_(&o, "]}}");
-	st_free(local);
-	st_free(order);
-	*from = end;
-	*len = o.len;
-	return o.p;
 }

@@ -161,7 +161,7 @@ readings_get(struct st_req *req, void *ctx)
 		rc = st_db_pool_query(app->db, page_sql, 7, params, &res, NULL, 0);
 	}
 	if (rc != ST_OK)
-		return ingest_reply_db_error(req, rc);
+		return st_http_reply_db_error(req, rc, "ingest");
 	rows = st_db_rows(res);
 	out = cJSON_CreateObject();
 	items = cJSON_AddArrayToObject(out, "readings");
@@ -169,7 +169,7 @@ readings_get(struct st_req *req, void *ctx)
 		cJSON *o = cJSON_CreateObject();
 		char ts[40];
 
-		readings_format_time(strtoll(st_db_get(res, i, 0), NULL, 10), ts, sizeof(ts));
+		st_time_format_rfc3339_us(strtoll(st_db_get(res, i, 0), NULL, 10), ts, sizeof(ts));
 		cJSON_AddStringToObject(o, "ts", ts);
 		cJSON_AddStringToObject(o, "channel", st_db_get(res, i, 1));
 		cJSON_AddNumberToObject(o, "value", strtod(st_db_get(res, i, 2), NULL));

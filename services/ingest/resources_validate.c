@@ -1,7 +1,7 @@
 /*
- * Validation and paging helpers shared by projects.c, members.c, subjects.c and sessions.c.
- * The pure ones (text length, device names, settings, cursors) are unit-tested; the two that
- * touch a request only read the query string or shape a page.
+ * Validation helpers shared by the field tables of projects.c, members.c, subjects.c and
+ * sessions.c (libcommon's fields.h does the rest): device names and project settings, both
+ * unit-tested, and the caller's id and Kafka's answer.
  */
 #include <math.h>
 #include <stdio.h>
@@ -10,39 +10,9 @@
 
 #include "ingest.h"
 #include "strata/db.h"
-#include "strata/encode.h"
+#include "strata/text.h"
 
 #define CATEGORY_MAX 100 /* characters of a category name */
-
-size_t
-ingest_text_chars(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t n = 0;
-
-	while (*p != '\0') {
-		size_t len;
-
-		if (*p < 0x20 || *p == 0x7f)
-			return (size_t)-1;
-		if (*p < 0x80)
-			len = 1;
-		else if ((*p & 0xe0) == 0xc0 && *p >= 0xc2)
-			len = 2;
-		else if ((*p & 0xf0) == 0xe0)
-			len = 3;
-		else if ((*p & 0xf8) == 0xf0 && *p <= 0xf4)
-			len = 4;
-		else
-			return (size_t)-1;
-		for (size_t i = 1; i < len; i++)
-			if ((p[i] & 0xc0) != 0x80)
-				return (size_t)-1;
-		p += len;
-		n++;
-	}
-	return n;
-}
 
 bool
 ingest_device_valid(const char *s)
@@ -86,7 +56,7 @@ ingest_settings_check(const cJSON *settings, const char *field, struct st_json_e
 	}
 	cJSON_ArrayForEach(w, weights)
 	{
-		size_t chars = ingest_text_chars(w->string);
+		size_t chars = st_text_chars(w->string, strlen(w->string), 0);
 
 		if (chars < 1 || chars > CATEGORY_MAX) {
 			st_json_errs_add(errs, name,
@@ -115,51 +85,39 @@ ingest_json_fits(const cJSON *obj, size_t max)
 	return len <= max;
 }
 
-int
-ingest_page_params(struct st_req *req, int *limit, char *micros, size_t mcap, char *id,
-		   size_t idcap)
+bool
+ingest_settings_ok(const cJSON *settings, const char *field, struct st_json_errs *errs)
 {
-	struct st_json_errs errs;
-	char buf[256];
-	enum st_err rc;
+	size_t before = errs->total;
 
-	st_json_errs_init(&errs);
-	*limit = INGEST_LIST_DEFAULT;
-	micros[0] = id[0] = '\0';
-	if (st_http_query(req, "limit", buf, sizeof(buf))) {
-		char *end = NULL;
-		long v = strtol(buf, &end, 10);
-
-		if (end == buf || *end != '\0' || v < 1 || v > INGEST_LIST_MAX)
-			st_json_errs_add(&errs, "limit", "must be an integer from 1 to %d",
-					 INGEST_LIST_MAX);
-		else
-			*limit = (int)v;
-	}
-	rc = st_http_query_get(req, "cursor", buf, sizeof(buf));
-	if (rc == ST_ERR_TOO_LARGE ||
-	    (rc == ST_OK && buf[0] != '\0' && !st_cursor_decode(buf, micros, mcap, id, idcap))) {
-		micros[0] = id[0] = '\0';
-		st_json_errs_add(&errs, "cursor", "is not a cursor from a previous page");
-	}
-	if (errs.total > 0)
-		return st_http_reply_invalid(req, 400, "invalid query parameters", &errs);
-	return 0;
+	ingest_settings_check(settings, field, errs);
+	return errs->total == before;
 }
 
-void
-ingest_page_next(cJSON *page, const struct st_db_result *res, int rows, int limit, int micros_col,
-		 int id_col)
+bool
+ingest_device_ok(const cJSON *device, const char *field, struct st_json_errs *errs)
 {
-	char next[INGEST_CURSOR_MAX];
+	(void)field;
+	(void)errs; /* the field's detail says what a device name is */
+	return cJSON_IsString(device) && ingest_device_valid(device->valuestring);
+}
 
-	if (rows <= limit) {
-		cJSON_AddNullToObject(page, "next_cursor");
-		return;
+int
+ingest_project_list(struct st_req *req, struct st_app *app, const char *sql)
+{
+	const char *project = st_http_param(req, "id");
+	struct st_page pg;
+	int status;
+
+	status = ingest_project_access(req, app, project, INGEST_READ, NULL);
+	if (status == 0)
+		status = st_page_read(req, INGEST_LIST_DEFAULT, INGEST_LIST_MAX, &pg);
+	if (status == 0) {
+		const char *params[] = { project, pg.after_micros, pg.after_id, pg.fetch };
+
+		status = st_http_reply_page(req, app->db, sql, 4, params, &pg);
 	}
-	st_cursor_encode(st_db_get(res, limit - 1, micros_col), st_db_get(res, limit - 1, id_col),
-			 next, sizeof(next));
-	cJSON_AddStringToObject(page, "next_cursor", next);
+	return status;
 }
 
 int

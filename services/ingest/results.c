@@ -234,7 +234,7 @@ results_post(struct st_req *req, void *ctx)
 		goto out;
 	}
 	if (rc != ST_OK) {
-		status = ingest_reply_db_error(req, rc);
+		status = st_http_reply_db_error(req, rc, "ingest");
 		goto out;
 	}
 	if (ingest_results_score(&rows, weights, &score, &errs) != ST_OK) {
@@ -252,7 +252,7 @@ results_post(struct st_req *req, void *ctx)
 		goto out;
 	}
 	if (rc != ST_OK) {
-		status = ingest_reply_db_error(req, rc);
+		status = st_http_reply_db_error(req, rc, "ingest");
 		goto out;
 	}
 	st_log(ST_LOG_INFO, "results", "results stored session=%s rows=%zu score=%.2f replaced=%d",
@@ -287,7 +287,7 @@ results_get(struct st_req *req, void *ctx)
 		rc = st_db_pool_query(app->db, get_sql, 1, params, &res, NULL, 0);
 	}
 	if (rc != ST_OK)
-		return ingest_reply_db_error(req, rc);
+		return st_http_reply_db_error(req, rc, "ingest");
 	if (st_db_rows(res) == 0) {
 		st_db_result_free(res);
 		return st_http_reply_problem(req, 404, "session %s has no results yet", ref.id);

@@ -16,11 +16,11 @@
 
 #include "ingest.h"
 #include "strata/db.h"
+#include "strata/hash.h"
 #include "strata/log.h"
 
-#define CACHE_BUCKETS    1024 /* power of two */
-#define CACHE_WAYS       8
-#define DB_RETRY_AFTER_S 2
+#define CACHE_BUCKETS 1024 /* power of two */
+#define CACHE_WAYS    8
 
 struct entry {
 	char session[INGEST_UUID_LEN];
@@ -59,17 +59,18 @@ session_cache_fini(void)
 	cache.slots = NULL;
 }
 
-/* The first entry of the key's bucket. */
+/* The first entry of the key's bucket. Keyed hashing: the session id in a path is the
+ * client's choice, and an unkeyed hash would let one pick ids that all share a bucket. */
 ST_STATIC size_t
 session_bucket(const char *session, const char *sub)
 {
-	uint32_t h = 2166136261u;
+	char key[INGEST_UUID_LEN + 128];
+	size_t a = strnlen(session, INGEST_UUID_LEN - 1), b = strnlen(sub, 127);
 
-	for (const char *s = session; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	for (const char *s = sub; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return (size_t)(h & (CACHE_BUCKETS - 1)) * CACHE_WAYS;
+	memcpy(key, session, a);
+	key[a] = '\n'; /* neither a UUID nor a subject holds one */
+	memcpy(key + a + 1, sub, b);
+	return (size_t)(st_hash_keyed(key, a + 1 + b) & (CACHE_BUCKETS - 1)) * CACHE_WAYS;
 }
 
 static bool
@@ -185,10 +186,8 @@ session_cache_access(struct st_req *req, struct st_app *app, const char *id, enu
 		} else if ((rc == ST_ERR_UNAVAILABLE || rc == ST_ERR_TIMEOUT) &&
 			   lookup(id, sub, cache.stale_ms, &e) && e.exists) {
 			st_log(ST_LOG_DEBUG, "readings", "database away: stale session entry used");
-		} else if (rc == ST_ERR_UNAVAILABLE || rc == ST_ERR_TIMEOUT) {
-			return st_http_reply_unavailable(req, DB_RETRY_AFTER_S, "the database");
 		} else {
-			return ingest_reply_db_error(req, rc);
+			return st_http_reply_db_error(req, rc, "ingest");
 		}
 	}
 	if (!e.exists)

@@ -25,9 +25,8 @@
 
 /* clang-format off */
 #define SESSION_COLS                                                                               \
-	"id, project_id, subject_id, device, status, metadata::text, created_by, "                 \
-	INGEST_TS("created_at") ", " INGEST_TS("updated_at") ", " INGEST_TS("started_at") ", "     \
-	INGEST_TS("stopped_at") ", " INGEST_MICROS("created_at")
+	"id, project_id, subject_id, device, status, metadata, created_by, created_at, "           \
+	"updated_at, started_at, stopped_at, " INGEST_CURSOR("created_at", "id")
 
 static const char create_sql[] =
 	"INSERT INTO sessions (id, project_id, subject_id, device, metadata, created_by) "
@@ -44,6 +43,8 @@ static const char list_sql[] =
 	"AND ($5::bigint IS NULL OR (s.created_at, s.id) > ('epoch'::timestamptz "
 	"+ $5::bigint * interval '1 microsecond', $6::uuid)) "
 	"ORDER BY s.created_at, s.id LIMIT $7::int";
+
+static const char get_sql[] = "SELECT " SESSION_COLS " FROM sessions WHERE id = $1::uuid";
 
 static const char patch_sql[] =
 	"UPDATE sessions SET "
@@ -62,100 +63,18 @@ static const char move_sql[] =
 	"WHERE id = $1::uuid AND status = ANY ($3::text[]) RETURNING " SESSION_COLS;
 /* clang-format on */
 
-enum {
-	COL_ID,
-	COL_PROJECT,
-	COL_SUBJECT,
-	COL_DEVICE,
-	COL_STATUS,
-	COL_META,
-	COL_BY,
-	COL_CREATED,
-	COL_UPDATED,
-	COL_STARTED,
-	COL_STOPPED,
-	COL_MICROS
+enum { COL_ID = 0, COL_DEVICE = 3 }; /* in SESSION_COLS */
+
+/* A body's fields, in the order of the statements' parameters; null clears each. */
+static const struct st_field fields[] = {
+	{ "subject_id", ST_FIELD_UUID, ST_FIELD_NULLABLE,
+	  .detail = "must be a subject id (a UUID)" },
+	{ "device", ST_FIELD_TEXT, ST_FIELD_NULLABLE,
+	  .detail = "must be 1 to 128 characters of A-Z a-z 0-9 . _ : -",
+	  .check = ingest_device_ok },
+	{ "metadata", ST_FIELD_OBJECT, ST_FIELD_NULLABLE, .max = INGEST_METADATA_MAX },
 };
-
-static void
-add_nullable(cJSON *o, const char *name, const struct st_db_result *res, int row, int col)
-{
-	if (st_db_is_null(res, row, col))
-		cJSON_AddNullToObject(o, name);
-	else
-		cJSON_AddStringToObject(o, name, st_db_get(res, row, col));
-}
-
-static cJSON *
-session_json(const struct st_db_result *res, int row)
-{
-	cJSON *o = cJSON_CreateObject();
-	cJSON *meta = cJSON_Parse(st_db_get(res, row, COL_META));
-
-	cJSON_AddStringToObject(o, "id", st_db_get(res, row, COL_ID));
-	cJSON_AddStringToObject(o, "project_id", st_db_get(res, row, COL_PROJECT));
-	add_nullable(o, "subject_id", res, row, COL_SUBJECT);
-	add_nullable(o, "device", res, row, COL_DEVICE);
-	cJSON_AddStringToObject(o, "status", st_db_get(res, row, COL_STATUS));
-	cJSON_AddItemToObject(o, "metadata", meta != NULL ? meta : cJSON_CreateObject());
-	cJSON_AddStringToObject(o, "created_by", st_db_get(res, row, COL_BY));
-	cJSON_AddStringToObject(o, "created_at", st_db_get(res, row, COL_CREATED));
-	cJSON_AddStringToObject(o, "updated_at", st_db_get(res, row, COL_UPDATED));
-	add_nullable(o, "started_at", res, row, COL_STARTED);
-	add_nullable(o, "stopped_at", res, row, COL_STOPPED);
-	return o;
-}
-
-/* The fields of a create or patch body. set_* say the field was present (null included). */
-struct session_fields {
-	const char *subject_id, *device;
-	char *metadata; /* owned (st_free) */
-	bool set_subject, set_device, set_meta;
-};
-
-static void
-session_parse(const cJSON *body, struct session_fields *f, struct st_json_errs *errs)
-{
-	static const char *const allowed[] = { "subject_id", "device", "metadata", NULL };
-	const cJSON *meta = NULL;
-
-	memset(f, 0, sizeof(*f));
-	f->set_subject = cJSON_GetObjectItemCaseSensitive(body, "subject_id") != NULL;
-	if (st_json_get_str(body, "subject_id", false, 64, &f->subject_id, errs) &&
-	    f->subject_id != NULL && !st_uuid_valid(f->subject_id))
-		st_json_errs_add(errs, "subject_id", "must be a subject id (a UUID)");
-	f->set_device = cJSON_GetObjectItemCaseSensitive(body, "device") != NULL;
-	if (st_json_get_str(body, "device", false, 0, &f->device, errs) && f->device != NULL &&
-	    !ingest_device_valid(f->device))
-		st_json_errs_add(errs, "device",
-				 "must be 1 to 128 characters of A-Z a-z 0-9 . _ : -");
-	f->set_meta = cJSON_GetObjectItemCaseSensitive(body, "metadata") != NULL;
-	if (st_json_get_obj(body, "metadata", false, cJSON_Object, &meta, errs) && meta != NULL) {
-		if (ingest_json_fits(meta, INGEST_METADATA_MAX))
-			f->metadata = st_json_print(meta, NULL);
-		else
-			st_json_errs_add(errs, "metadata", "must be at most %d bytes of JSON",
-					 INGEST_METADATA_MAX);
-	}
-	st_json_reject_unknown(body, allowed, errs);
-}
-
-/* Reads and validates a JSON object body into f. Returns 0, or the status it replied. */
-static int
-read_fields(struct st_req *req, struct session_fields *f, cJSON **body)
-{
-	struct st_json_errs errs;
-	int status = st_http_body_json_object(req, body);
-
-	memset(f, 0, sizeof(*f));
-	if (status != 0)
-		return status;
-	st_json_errs_init(&errs);
-	session_parse(*body, f, &errs);
-	if (errs.total > 0)
-		return st_http_reply_invalid(req, 400, "the session is not valid", &errs);
-	return 0;
-}
+enum { F_SUBJECT, F_DEVICE, F_META };
 
 /* Checks inside the transaction that subject belongs to project (and keeps it from being
  * deleted until commit). Returns 0, 422 after replying, or -1 with *rc for a database error. */
@@ -198,7 +117,7 @@ publish_commit_reply(struct st_req *req, struct st_app *app, struct st_db_conn *
 	enum st_err rc;
 	int status;
 
-	rc = ingest_session_publish(app, id, type, session_json(res, 0),
+	rc = ingest_session_publish(app, id, type, st_db_row_json(res, 0),
 				    st_db_get(res, 0, COL_DEVICE), command);
 	if (rc != ST_OK)
 		return ingest_reply_kafka_error(req, rc);
@@ -207,9 +126,9 @@ publish_commit_reply(struct st_req *req, struct st_app *app, struct st_db_conn *
 		/* The event is out and the change is not: consumers tolerate it (events.c). */
 		st_log(ST_LOG_WARN, "sessions", "%s published but the commit failed: %s", type,
 		       st_err_str(rc));
-		return ingest_reply_db_error(req, rc);
+		return st_http_reply_db_error(req, rc, "ingest");
 	}
-	out = session_json(res, 0);
+	out = st_db_row_json(res, 0);
 	if (location != NULL)
 		status = st_http_reply_created(req, location, out);
 	else
@@ -218,58 +137,63 @@ publish_commit_reply(struct st_req *req, struct st_app *app, struct st_db_conn *
 	return status;
 }
 
+/* Checks out a connection and begins a transaction on it. Returns 0, or the status replied. */
+static int
+begin(struct st_req *req, struct st_app *app, struct st_db_conn **conn)
+{
+	enum st_err rc = st_db_acquire(app->db, conn);
+
+	if (rc == ST_OK)
+		rc = st_db_begin(*conn);
+	return rc == ST_OK ? 0 : st_http_reply_db_error(req, rc, "ingest");
+}
+
 int
 sessions_create(struct st_req *req, void *ctx)
 {
 	struct st_app *app = ctx;
 	const char *project = st_http_param(req, "id");
 	const char *caller = ingest_caller_id(req);
-	struct session_fields f;
+	struct st_fields v = { 0 };
 	struct st_db_conn *conn = NULL;
 	struct st_db_result *res = NULL;
-	cJSON *body = NULL;
 	char id[INGEST_UUID_LEN], loc[96];
-	enum st_err rc;
+	enum st_err rc = ST_OK;
 	int status;
 
 	status = ingest_project_access(req, app, project, INGEST_WRITE, NULL);
-	if (status != 0)
-		return status;
-	status = read_fields(req, &f, &body);
+	if (status == 0)
+		status = st_fields_read(req, fields, ST_ARRAY_LEN(fields), ST_FIELDS_WHOLE, &v,
+					"the session is not valid");
+	if (status == 0)
+		status = begin(req, app, &conn);
+	if (status == 0 && v.params[F_SUBJECT] != NULL)
+		status = check_subject(req, conn, v.params[F_SUBJECT], project, &rc);
 	if (status != 0)
 		goto out;
-	rc = st_db_acquire(app->db, &conn);
-	if (rc == ST_OK)
-		rc = st_db_begin(conn);
-	if (rc != ST_OK) {
-		status = ingest_reply_db_error(req, rc);
-		goto out;
-	}
-	if (f.subject_id != NULL) {
-		status = check_subject(req, conn, f.subject_id, project, &rc);
-		if (status < 0)
-			status = ingest_reply_db_error(req, rc);
-		if (status != 0)
-			goto out;
-	}
 	st_uuid_v4(id, sizeof(id));
 	{
-		const char *params[] = { id,       project,    f.subject_id,
-					 f.device, f.metadata, caller != NULL ? caller : NIL_UUID };
+		const char *params[] = { id,
+					 project,
+					 v.params[F_SUBJECT],
+					 v.params[F_DEVICE],
+					 v.params[F_META],
+					 caller != NULL ? caller : NIL_UUID };
 
 		rc = st_db_query(conn, create_sql, 6, params, &res, NULL, 0);
 	}
 	if (rc != ST_OK) {
-		status = ingest_reply_db_error(req, rc);
+		status = -1;
 		goto out;
 	}
 	snprintf(loc, sizeof(loc), "/api/v1/sessions/%s", id);
 	status = publish_commit_reply(req, app, conn, res, "strata.session.created", NULL, loc);
 out:
+	if (status < 0)
+		status = st_http_reply_db_error(req, rc, "ingest");
 	st_db_result_free(res);
 	st_db_release(app->db, conn);
-	st_free(f.metadata);
-	cJSON_Delete(body);
+	st_fields_cleanup(&v);
 	return status;
 }
 
@@ -277,21 +201,17 @@ int
 sessions_list(struct st_req *req, void *ctx)
 {
 	struct st_app *app = ctx;
-	char micros[24], after[INGEST_UUID_LEN], lim[16], project[64], status_q[32];
-	const char *params[7];
+	char project[64], status_q[32];
+	const char *params[7] = { NULL };
 	struct st_json_errs errs;
-	struct st_db_result *res = NULL;
+	struct st_page pg;
 	enum ingest_status st;
-	cJSON *page, *items;
-	int limit, rows, status;
-	enum st_err rc;
+	int status;
 
-	status = ingest_page_params(req, &limit, micros, sizeof(micros), after, sizeof(after));
+	status = st_page_read(req, INGEST_LIST_DEFAULT, INGEST_LIST_MAX, &pg);
 	if (status != 0)
 		return status;
 	st_json_errs_init(&errs);
-	params[2] = NULL;
-	params[3] = NULL;
 	if (st_http_query(req, "project", project, sizeof(project))) {
 		if (st_uuid_valid(project))
 			params[2] = project;
@@ -307,25 +227,12 @@ sessions_list(struct st_req *req, void *ctx)
 	}
 	if (errs.total > 0)
 		return st_http_reply_invalid(req, 400, "invalid query parameters", &errs);
-	snprintf(lim, sizeof(lim), "%d", limit + 1);
 	params[0] = ingest_is_admin(st_http_principal(req)) ? "true" : "false";
 	params[1] = ingest_caller_id(req);
-	params[4] = micros[0] != '\0' ? micros : NULL;
-	params[5] = after[0] != '\0' ? after : NULL;
-	params[6] = lim;
-	rc = st_db_pool_query(app->db, list_sql, 7, params, &res, NULL, 0);
-	if (rc != ST_OK)
-		return ingest_reply_db_error(req, rc);
-	rows = st_db_rows(res);
-	page = cJSON_CreateObject();
-	items = cJSON_AddArrayToObject(page, "items");
-	for (int i = 0; i < rows && i < limit; i++)
-		cJSON_AddItemToArray(items, session_json(res, i));
-	ingest_page_next(page, res, rows, limit, COL_MICROS, COL_ID);
-	status = st_http_reply_json(req, 200, page);
-	cJSON_Delete(page);
-	st_db_result_free(res);
-	return status;
+	params[4] = pg.after_micros;
+	params[5] = pg.after_id;
+	params[6] = pg.fetch;
+	return st_http_reply_page(req, app->db, list_sql, 7, params, &pg);
 }
 
 int
@@ -333,33 +240,17 @@ sessions_get(struct st_req *req, void *ctx)
 {
 	struct st_app *app = ctx;
 	const char *id = st_http_param(req, "id");
+	const char *params[] = { id };
 	struct ingest_session_ref ref;
-	struct st_db_result *res = NULL;
-	cJSON *out;
-	enum st_err rc;
+	char missing[96];
+	struct st_http_row_opts opts = { .missing = missing };
 	int status;
 
 	status = ingest_session_access(req, app, id, INGEST_READ, &ref);
 	if (status != 0)
 		return status;
-	{
-		const char *params[] = { id };
-
-		rc = st_db_pool_query(app->db,
-				      "SELECT " SESSION_COLS " FROM sessions WHERE id = $1::uuid",
-				      1, params, &res, NULL, 0);
-	}
-	if (rc != ST_OK)
-		return ingest_reply_db_error(req, rc);
-	if (st_db_rows(res) == 0) {
-		st_db_result_free(res);
-		return st_http_reply_problem(req, 404, "no session %s", id);
-	}
-	out = session_json(res, 0);
-	status = st_http_reply_json(req, 200, out);
-	cJSON_Delete(out);
-	st_db_result_free(res);
-	return status;
+	snprintf(missing, sizeof(missing), "no session %s", id);
+	return st_http_reply_row(req, app->db, get_sql, 1, params, &opts);
 }
 
 /* Locks session id's row inside conn's transaction and reads its state. Returns 0 with *st
@@ -394,61 +285,47 @@ sessions_patch(struct st_req *req, void *ctx)
 {
 	struct st_app *app = ctx;
 	const char *id = st_http_param(req, "id");
+	const char *params[1 + 2 * ST_ARRAY_LEN(fields)] = { id };
 	struct ingest_session_ref ref;
-	struct session_fields f = { 0 };
+	struct st_fields v = { 0 };
 	struct st_db_conn *conn = NULL;
 	struct st_db_result *res = NULL;
 	enum ingest_status st;
-	cJSON *body = NULL;
 	enum st_err rc = ST_OK;
+	size_t n;
 	int status;
 
 	status = ingest_session_access(req, app, id, INGEST_WRITE, &ref);
-	if (status != 0)
-		return status;
-	status = read_fields(req, &f, &body);
-	if (status != 0)
-		goto out;
-	rc = st_db_acquire(app->db, &conn);
-	if (rc == ST_OK)
-		rc = st_db_begin(conn);
-	if (rc != ST_OK) {
-		status = ingest_reply_db_error(req, rc);
-		goto out;
-	}
-	status = lock_session(req, conn, id, &st, &rc);
+	if (status == 0)
+		status = st_fields_read(req, fields, ST_ARRAY_LEN(fields), ST_FIELDS_PATCH, &v,
+					"the session is not valid");
+	if (status == 0)
+		status = begin(req, app, &conn);
+	if (status == 0)
+		status = lock_session(req, conn, id, &st, &rc);
 	if (status == 0 && ingest_status_closed(st))
 		status = st_http_reply_problem(
 			req, 409, "the session is %s: a closed session does not change",
 			ingest_status_name(st));
-	if (status == 0 && f.subject_id != NULL)
-		status = check_subject(req, conn, f.subject_id, ref.project_id, &rc);
-	if (status < 0)
-		status = ingest_reply_db_error(req, rc);
+	if (status == 0 && v.params[F_SUBJECT] != NULL)
+		status = check_subject(req, conn, v.params[F_SUBJECT], ref.project_id, &rc);
 	if (status != 0)
 		goto out;
-	{
-		const char *params[] = { id,           f.set_subject ? "true" : "false",
-					 f.subject_id, f.set_device ? "true" : "false",
-					 f.device,     f.set_meta ? "true" : "false",
-					 f.metadata };
-
-		rc = st_db_query(conn, patch_sql, 7, params, &res, NULL, 0);
-	}
-	if (rc != ST_OK) {
-		status = ingest_reply_db_error(req, rc);
-		goto out;
-	}
-	if (st_db_rows(res) == 0) { /* the lock makes this unreachable; the guard stays */
+	n = 1 + st_fields_patch_params(&v, params + 1, ST_ARRAY_LEN(params) - 1);
+	rc = st_db_query(conn, patch_sql, (int)n, params, &res, NULL, 0);
+	if (rc != ST_OK)
+		status = -1;
+	else if (st_db_rows(res) == 0) /* the lock makes this unreachable; the guard stays */
 		status = st_http_reply_problem(req, 409, "the session is closed");
-		goto out;
-	}
-	status = publish_commit_reply(req, app, conn, res, "strata.session.updated", NULL, NULL);
+	else
+		status = publish_commit_reply(req, app, conn, res, "strata.session.updated", NULL,
+					      NULL);
 out:
+	if (status < 0)
+		status = st_http_reply_db_error(req, rc, "ingest");
 	st_db_result_free(res);
 	st_db_release(app->db, conn);
-	st_free(f.metadata);
-	cJSON_Delete(body);
+	st_fields_cleanup(&v);
 	return status;
 }
 
@@ -469,16 +346,11 @@ session_move(struct st_req *req, struct st_app *app, enum ingest_action action)
 	status = ingest_session_access(req, app, id, INGEST_WRITE, &ref);
 	if (status != 0)
 		return status;
-	rc = st_db_acquire(app->db, &conn);
-	if (rc == ST_OK)
-		rc = st_db_begin(conn);
-	if (rc != ST_OK) {
-		status = ingest_reply_db_error(req, rc);
-		goto out;
-	}
-	status = lock_session(req, conn, id, &from, &rc);
+	status = begin(req, app, &conn);
+	if (status == 0)
+		status = lock_session(req, conn, id, &from, &rc);
 	if (status < 0)
-		status = ingest_reply_db_error(req, rc);
+		status = st_http_reply_db_error(req, rc, "ingest");
 	if (status != 0)
 		goto out;
 	if (!ingest_session_move(action, from, &mv)) {
@@ -494,7 +366,7 @@ session_move(struct st_req *req, struct st_app *app, enum ingest_action action)
 		rc = st_db_query(conn, move_sql, 3, params, &res, NULL, 0);
 	}
 	if (rc != ST_OK) {
-		status = ingest_reply_db_error(req, rc);
+		status = st_http_reply_db_error(req, rc, "ingest");
 		goto out;
 	}
 	if (st_db_rows(res) == 0) { /* unreachable under the row lock; the guard stays */

@@ -243,17 +243,13 @@ sqlstate(const PGresult *res)
 	return s != NULL ? s : "";
 }
 
+/* libcommon's one SQLSTATE table (st_db_err_of_sqlstate); a lost connection is unavailable. */
 static enum st_err
 err_of(PGconn *pg, const char *state)
 {
-	if (PQstatus(pg) != CONNECTION_OK || strncmp(state, "08", 2) == 0 ||
-	    strncmp(state, "57P", 3) == 0)
+	if (PQstatus(pg) != CONNECTION_OK)
 		return ST_ERR_UNAVAILABLE;
-	if (strcmp(state, "23505") == 0)
-		return ST_ERR_CONFLICT;
-	if (strcmp(state, "57014") == 0)
-		return ST_ERR_TIMEOUT;
-	return ST_ERR_INTERNAL;
+	return st_db_err_of_sqlstate(state);
 }
 
 /* Runs a COPY ... FROM STDIN (FORMAT binary) of the buffer. */

@@ -36,6 +36,7 @@ spawn_service(const char *const *settings, const char *log_path)
 			dup2(fd, STDERR_FILENO);
 			dup2(fd, STDOUT_FILENO);
 		}
+		setenv("PRINCIPAL_KEYS", it_principal_keys("alerting"), 1);
 		for (size_t i = 0; settings[i] != NULL; i++)
 			putenv((char *)settings[i]);
 		execl(path, path, (char *)NULL);

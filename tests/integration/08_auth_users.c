@@ -4,8 +4,8 @@
  * field), login (one 401 message for an unknown email and a wrong password; a disabled
  * account too), the lockout (429 with Retry-After after AUTH_LOCKOUT_MAX failures, for that
  * (account, address) pair only, and for an address guessing at many accounts), the caller's
- * own account, the administrator's list, changes and deletion, and the audit rows the logins
- * leave in auth.audit_log.
+ * own account, the administrator's list, changes and deletion, the audit rows the logins
+ * leave in auth.audit_log, and the one answer to a failed database call (503, Retry-After 2).
  *
  * Every test makes its own accounts (random emails) and sends its own made-up client address
  * in X-Real-IP, so that runs and other suites sharing the database and Redis do not meet.
@@ -14,6 +14,8 @@
  */
 #include <check.h>
 #include <cjson/cJSON.h>
+#include <libpq-fe.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +38,8 @@ call(const char *method, const char *path, const char *kind, const char *sub, un
 	const char *hdrs[4];
 	size_t n = 0;
 
-	it_principal_header(kind, sub, scopes, principal, sizeof(principal));
+	snprintf(url, sizeof(url), "%s%s", it_service_url("auth"), path);
+	it_principal_header(method, url, kind, sub, scopes, principal, sizeof(principal));
 	hdrs[n++] = principal;
 	if (addr != NULL) {
 		snprintf(real_ip, sizeof(real_ip), "X-Real-IP: %s", addr);
@@ -45,7 +48,6 @@ call(const char *method, const char *path, const char *kind, const char *sub, un
 	if (body != NULL)
 		hdrs[n++] = "Content-Type: application/json";
 	hdrs[n] = NULL;
-	snprintf(url, sizeof(url), "%s%s", it_service_url("auth"), path);
 	return it_http(method, url, hdrs, body, r);
 }
 
@@ -553,6 +555,94 @@ START_TEST(logins_leave_audit_rows)
 }
 END_TEST
 
+/* ---- a failed database call ---- */
+
+struct db_call {
+	const char *method, *path, *kind, *body;
+	long status;
+	char retry_after[16], type[128];
+};
+
+static void *
+db_call_run(void *arg)
+{
+	struct db_call *c = arg;
+	char sub[40];
+	struct it_resp r;
+
+	st_uuid_v4(sub, sizeof(sub));
+	c->status = call(c->method, c->path, c->kind, strcmp(c->kind, "user") == 0 ? sub : c->kind,
+			 ST_SCOPE_ALL, NULL, c->body, &r);
+	if (!it_resp_header(&r, "Retry-After", c->retry_after, sizeof(c->retry_after)))
+		c->retry_after[0] = '\0';
+	if (!it_resp_header(&r, "Content-Type", c->type, sizeof(c->type)))
+		c->type[0] = '\0';
+	it_resp_cleanup(&r);
+	return NULL;
+}
+
+/*
+ * Each route's failed query gets libcommon's one answer: 503 with Retry-After 2 (users.c and
+ * users_admin.c said 5, refresh.c and apikeys.c 2). The test holds an exclusive lock on the
+ * tables the route reads, waits for the route's query to queue behind it, and cancels that
+ * query (what a statement timeout does: SQLSTATE 57014).
+ */
+START_TEST(a_failed_database_call_answers_503_with_retry_after_2)
+{
+	static const struct {
+		const char *method, *path, *kind, *body;
+	} routes[] = {
+		{ "GET", "/api/v1/users", "user", NULL },    /* users_admin.c */
+		{ "GET", "/api/v1/auth/me", "user", NULL },  /* users.c */
+		{ "POST", "/api/v1/auth/login", "anonymous", /* users.c */
+		  "{\"email\":\"it-db@example.test\",\"password\":\"x\"}" },
+		{ "POST", "/api/v1/auth/refresh", "anonymous", /* refresh.c */
+		  "{\"refresh_token\":\"it-db-error\"}" },
+		{ "GET", "/api/v1/api-keys", "user", NULL }, /* apikeys.c */
+	};
+	static const char waiting[] =
+		"SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND "
+		"pid <> pg_backend_pid() AND (query LIKE '%users%' OR query LIKE '%api_keys%') "
+		"AND query NOT LIKE 'LOCK%' LIMIT 1";
+	PGconn *lock = PQconnectdb(it_env("DATABASE_URL", ""));
+
+	ck_assert_int_eq(PQstatus(lock), CONNECTION_OK);
+	for (size_t i = 0; i < ST_ARRAY_LEN(routes); i++) {
+		struct db_call c = {
+			routes[i].method, routes[i].path, routes[i].kind, routes[i].body, 0, "", ""
+		};
+		char pid[16] = "";
+		pthread_t t;
+		PGresult *res;
+
+		res = PQexec(lock, "BEGIN; LOCK TABLE auth.users, auth.api_keys IN ACCESS "
+				   "EXCLUSIVE MODE");
+		ck_assert_int_eq(PQresultStatus(res), PGRES_COMMAND_OK);
+		PQclear(res);
+		ck_assert_int_eq(pthread_create(&t, NULL, db_call_run, &c), 0);
+		for (int tries = 0; tries < 100 && pid[0] == '\0'; tries++) {
+			usleep(50 * 1000);
+			it_sql(waiting, 0, NULL, pid, sizeof(pid));
+		}
+		if (pid[0] != '\0') {
+			const char *params[] = { pid };
+
+			it_sql("SELECT pg_cancel_backend($1::int)", 1, params, NULL, 0);
+		}
+		pthread_join(t, NULL);
+		res = PQexec(lock, "ROLLBACK");
+		PQclear(res);
+		ck_assert_msg(pid[0] != '\0', "%s %s: no query waited on the lock", c.method,
+			      c.path);
+		ck_assert_msg(c.status == 503, "%s %s: %ld", c.method, c.path, c.status);
+		ck_assert_msg(strcmp(c.retry_after, "2") == 0, "%s %s: Retry-After %s", c.method,
+			      c.path, c.retry_after);
+		ck_assert_str_eq(c.type, "application/problem+json");
+	}
+	PQfinish(lock);
+}
+END_TEST
+
 Suite *
 auth_users_suite(void)
 {
@@ -571,6 +661,7 @@ auth_users_suite(void)
 	tcase_add_test(tc, admin_lists_pages_with_a_cursor);
 	tcase_add_test(tc, admin_changes_roles_and_deletes);
 	tcase_add_test(tc, logins_leave_audit_rows);
+	tcase_add_test(tc, a_failed_database_call_answers_503_with_retry_after_2);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -2,22 +2,22 @@
  * The gateway's front door against the running suite (it_api_url()): Bearer tokens forged here
  * and refused with their reason (alg none, HS256 keyed with the public key's PEM, expired,
  * wrong issuer or audience, a tampered payload, an unknown kid, another key under the published
- * kid, missing claims, a denylisted jti), an unknown API key, both credentials at once; a
+ * kid, missing claims, a denylisted jti, alg named twice, a payload naming sub twice), an
+ * unknown API key, both credentials at once, a JSON body repeating a key; a
  * burst answered 429 with RateLimit-* and Retry-After; and the API still answering while Redis
  * is stopped (fail-open), Redis started again even when that test fails.
  *
- * Tokens are signed with auth's real signing key, read from auth.signing_keys (DATABASE_URL),
- * so that only the property under test is wrong; the kid is checked against the published
- * JWKS. Each test that passes uses its own random subject, so its rate-limit bucket is its own
- * and other suites' anonymous budget is left alone. GET /api/v1/auth/jwks is the cheap public
- * route every request goes to.
+ * Tokens are signed with auth's real signing key, read from auth.signing_keys (DATABASE_URL)
+ * and opened with auth's KEK, so that only the property under test is wrong; the kid is checked
+ * against the published JWKS. Each test that passes uses its own random subject, so its rate-limit
+ * bucket is its own and other suites' anonymous budget is left alone. GET /api/v1/auth/jwks is the
+ * cheap public route every request goes to.
  */
 #include <check.h>
 #include <cjson/cJSON.h>
-#include <jwt.h>
-#include <libpq-fe.h>
 #include <openssl/bio.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/pem.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,26 +40,17 @@ struct key {
 	char *pub;  /* PEM, as the gateway renders it from the JWKS */
 };
 
-/* auth's current signing key: the newest unretired row of auth.signing_keys. */
+/* auth's current signing key: the newest unretired row of auth.signing_keys, opened with
+ * auth's KEK. */
 static void
 signing_key(struct key *k)
 {
-	PGconn *db = PQconnectdb(it_env("DATABASE_URL", ""));
-	PGresult *res;
 	BIO *in, *out;
 	EVP_PKEY *pkey;
 	char *data = NULL;
 	long n;
 
-	ck_assert_msg(PQstatus(db) == CONNECTION_OK, "DATABASE_URL: %s", PQerrorMessage(db));
-	res = PQexec(db, "SELECT kid, private_pem FROM auth.signing_keys WHERE retired_at IS NULL "
-			 "ORDER BY created_at DESC LIMIT 1");
-	ck_assert_int_eq(PQresultStatus(res), PGRES_TUPLES_OK);
-	ck_assert_msg(PQntuples(res) == 1, "auth has no signing key yet");
-	snprintf(k->kid, sizeof(k->kid), "%s", PQgetvalue(res, 0, 0));
-	k->priv = strdup(PQgetvalue(res, 0, 1));
-	PQclear(res);
-	PQfinish(db);
+	k->priv = it_auth_signing_key(k->kid, sizeof(k->kid));
 	in = BIO_new_mem_buf(k->priv, -1);
 	pkey = PEM_read_bio_PrivateKey(in, NULL, NULL, NULL);
 	ck_assert_ptr_nonnull(pkey);
@@ -142,20 +133,62 @@ claims(const char *sub, const char *jti, const char *name, const char *value)
 	return out;
 }
 
-static char *
-sign(jwt_alg_t alg, const char *key, const char *kid, const char *payload)
-{
-	jwt_t *jwt = NULL;
-	char *token;
+enum alg { RS256, HS256 };
 
-	ck_assert_int_eq(jwt_new(&jwt), 0);
-	ck_assert_int_eq(jwt_add_grants_json(jwt, payload), 0);
-	ck_assert_int_eq(jwt_add_header(jwt, "kid", kid), 0);
-	ck_assert_int_eq(jwt_set_alg(jwt, alg, (const unsigned char *)key, (int)strlen(key)), 0);
-	token = jwt_encode_str(jwt);
-	ck_assert_ptr_nonnull(token);
-	jwt_free(jwt);
-	return token;
+static char *b64(const char *text);
+
+/* header.payload.signature put together by hand (plain OpenSSL, independent of the code under
+ * test): the header text as given, signed RS256 with a private key PEM, or HMAC-SHA256 keyed
+ * with the text of key. */
+static char *
+sign_header(enum alg alg, const char *key, const char *header, const char *payload)
+{
+	char *h = b64(header), *p = b64(payload), *out;
+	size_t n = strlen(h) + strlen(p) + 2, siglen = 1024, cap;
+	char *input = malloc(n), sigtext[1400];
+	unsigned char sig[1024];
+
+	snprintf(input, n, "%s.%s", h, p);
+	if (alg == HS256) {
+		unsigned int maclen = 0;
+
+		ck_assert_ptr_nonnull(HMAC(EVP_sha256(), key, (int)strlen(key),
+					   (const unsigned char *)input, strlen(input), sig,
+					   &maclen));
+		siglen = maclen;
+	} else {
+		BIO *bio = BIO_new_mem_buf(key, -1);
+		EVP_PKEY *pkey = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+		EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+		ck_assert_ptr_nonnull(pkey);
+		ck_assert_int_eq(EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, pkey), 1);
+		ck_assert_int_eq(EVP_DigestSign(ctx, sig, &siglen, (const unsigned char *)input,
+						strlen(input)),
+				 1);
+		EVP_MD_CTX_free(ctx);
+		EVP_PKEY_free(pkey);
+		BIO_free(bio);
+	}
+	ck_assert(st_base64url_encode(sig, siglen, sigtext, sizeof(sigtext)));
+	cap = strlen(input) + strlen(sigtext) + 2;
+	out = malloc(cap);
+	snprintf(out, cap, "%s.%s", input, sigtext);
+	free(input);
+	free(h);
+	free(p);
+	return out;
+}
+
+/* A token with the usual header ({"alg":...,"kid":kid,"typ":"JWT"}) signed with key. */
+static char *
+sign(enum alg alg, const char *key, const char *kid, const char *payload)
+{
+	char header[160];
+
+	snprintf(header, sizeof(header), "{\"alg\":\"%s\",\"kid\":\"%s\",\"typ\":\"JWT\"}",
+		 alg == RS256 ? "RS256" : "HS256", kid);
+	return sign_header(alg, key, header, payload);
 }
 
 static char *
@@ -229,7 +262,7 @@ gateway_knows(const struct key *k)
 
 	random_id("it-gw-", sub, sizeof(sub));
 	payload = claims(sub, sub, NULL, NULL);
-	token = sign(JWT_ALG_RS256, k->priv, k->kid, payload);
+	token = sign(RS256, k->priv, k->kid, payload);
 	for (int i = 0; i < 13; i++) {
 		struct it_resp resp;
 		long status = call(token, NULL, &resp);
@@ -282,7 +315,7 @@ START_TEST(valid_token_passes)
 	random_id("it-gw-", sub, sizeof(sub));
 	random_id("jti-", jti, sizeof(jti));
 	payload = claims(sub, jti, NULL, NULL);
-	token = sign(JWT_ALG_RS256, k.priv, k.kid, payload);
+	token = sign(RS256, k.priv, k.kid, payload);
 	ck_assert_int_eq(call(token, NULL, &resp), 200);
 	ck_assert(it_resp_header(&resp, "RateLimit-Limit", limit, sizeof(limit)));
 	it_resp_cleanup(&resp);
@@ -319,32 +352,63 @@ START_TEST(forged_tokens_refused)
 	free(h);
 
 	/* HS256 keyed with the public key's PEM */
-	token = sign(JWT_ALG_HS256, k.pub, k.kid, good);
+	token = sign(HS256, k.pub, k.kid, good);
 	expect_401("HS256 with the public PEM", token, NULL, "unsupported token algorithm");
 	free(token);
+
+	/* alg named twice: RS256 first (our old check), HS256 last (libjwt's jansson), the HMAC
+	 * keyed with the public PEM; and the header that reading meant, over a real signature */
+	{
+		char twice[200], relabelled[200];
+
+		snprintf(twice, sizeof(twice),
+			 "{\"alg\":\"RS256\",\"typ\":\"JWT\",\"kid\":\"%s\",\"alg\":\"HS256\"}",
+			 k.kid);
+		token = sign_header(HS256, k.pub, twice, good);
+		expect_401("alg named twice", token, NULL, "malformed token");
+		free(token);
+		snprintf(relabelled, sizeof(relabelled),
+			 "{\"alg\":\"HS256\",\"typ\":\"JWT\",\"kid\":\"%s\"}", k.kid);
+		token = sign_header(RS256, k.priv, relabelled, good);
+		expect_401("HS256 header, RSA signature", token, NULL,
+			   "unsupported token algorithm");
+		free(token);
+	}
+
+	/* a payload repeating sub: a parser keeping the last would read "admin" */
+	{
+		size_t gl = strlen(good);
+		char *twice = malloc(gl + 32);
+
+		snprintf(twice, gl + 32, "%.*s,\"sub\":\"admin\"}", (int)(gl - 1), good);
+		token = sign(RS256, k.priv, k.kid, twice);
+		expect_401("sub named twice", token, NULL, "malformed token");
+		free(token);
+		free(twice);
+	}
 
 	/* expired (beyond any leeway) */
 	snprintf(past, sizeof(past), "%lld", (long long)time(NULL) - 120);
 	payload = claims(sub, jti, "exp", past);
-	token = sign(JWT_ALG_RS256, k.priv, k.kid, payload);
+	token = sign(RS256, k.priv, k.kid, payload);
 	expect_401("expired", token, NULL, "token expired");
 	free(token);
 	free(payload);
 
 	/* wrong issuer, wrong audience */
 	payload = claims(sub, jti, "iss", "\"https://issuer.example\"");
-	token = sign(JWT_ALG_RS256, k.priv, k.kid, payload);
+	token = sign(RS256, k.priv, k.kid, payload);
 	expect_401("wrong iss", token, NULL, "issuer");
 	free(token);
 	free(payload);
 	payload = claims(sub, jti, "aud", "\"someone-else\"");
-	token = sign(JWT_ALG_RS256, k.priv, k.kid, payload);
+	token = sign(RS256, k.priv, k.kid, payload);
 	expect_401("wrong aud", token, NULL, "audience");
 	free(token);
 	free(payload);
 
 	/* tampered payload: more scopes under the original signature */
-	token = sign(JWT_ALG_RS256, k.priv, k.kid, good);
+	token = sign(RS256, k.priv, k.kid, good);
 	payload = claims(sub, jti, "scope", "\"read write admin dashboard\"");
 	free(p);
 	p = b64(payload);
@@ -358,23 +422,23 @@ START_TEST(forged_tokens_refused)
 	free(token);
 
 	/* unknown kid; another key under the published kid */
-	token = sign(JWT_ALG_RS256, k.priv, "ffffffffffffffff", good);
+	token = sign(RS256, k.priv, "ffffffffffffffff", good);
 	expect_401("unknown kid", token, NULL, "unknown signing key");
 	free(token);
 	other = other_private_key();
-	token = sign(JWT_ALG_RS256, other, k.kid, good);
+	token = sign(RS256, other, k.kid, good);
 	expect_401("other key, same kid", token, NULL, "token signature invalid");
 	free(token);
 	free(other);
 
 	/* claims the gateway needs */
 	payload = claims(sub, jti, "jti", NULL);
-	token = sign(JWT_ALG_RS256, k.priv, k.kid, payload);
+	token = sign(RS256, k.priv, k.kid, payload);
 	expect_401("no jti", token, NULL, "token claims invalid");
 	free(token);
 	free(payload);
 	payload = claims(sub, jti, "sub", NULL);
-	token = sign(JWT_ALG_RS256, k.priv, k.kid, payload);
+	token = sign(RS256, k.priv, k.kid, payload);
 	expect_401("no sub", token, NULL, "token claims invalid");
 	free(token);
 	free(payload);
@@ -405,7 +469,7 @@ START_TEST(denylisted_jti_refused)
 	random_id("it-gw-", sub, sizeof(sub));
 	random_id("jti-", jti, sizeof(jti));
 	payload = claims(sub, jti, NULL, NULL);
-	token = sign(JWT_ALG_RS256, k.priv, k.kid, payload);
+	token = sign(RS256, k.priv, k.kid, payload);
 	/* accepted, and so cached as verified ... */
 	ck_assert_int_eq(call(token, NULL, &resp), 200);
 	it_resp_cleanup(&resp);
@@ -449,6 +513,27 @@ START_TEST(api_key_and_header_errors)
 }
 END_TEST
 
+/* A JSON body whose object repeats a key is refused at the service's edge, 400 problem+json
+ * naming the key: parsers disagree on which of the two members such a body means. */
+START_TEST(repeated_key_in_a_body_refused)
+{
+	char url[512];
+	const char *headers[] = { "Content-Type: application/json", NULL };
+	struct it_resp resp;
+	long status;
+
+	snprintf(url, sizeof(url), "%s/api/v1/auth/login", it_api_url());
+	status = it_http("POST", url, headers,
+			 "{\"email\":\"nobody@example.com\",\"password\":\"x\","
+			 "\"email\":\"admin@example.com\"}",
+			 &resp);
+	ck_assert_msg(status == 400, "HTTP %ld: %s", status, resp.body ? resp.body : "");
+	ck_assert(strstr(resp.headers, "application/problem+json") != NULL);
+	ck_assert_msg(strstr(resp.body, "repeats the key \\\"email\\\"") != NULL, "%s", resp.body);
+	it_resp_cleanup(&resp);
+}
+END_TEST
+
 START_TEST(burst_gets_429)
 {
 	struct key k;
@@ -464,7 +549,7 @@ START_TEST(burst_gets_429)
 	random_id("it-gw-rl-", sub, sizeof(sub));
 	random_id("jti-", jti, sizeof(jti));
 	payload = claims(sub, jti, NULL, NULL);
-	token = sign(JWT_ALG_RS256, k.priv, k.kid, payload);
+	token = sign(RS256, k.priv, k.kid, payload);
 	/* the limit is learned from the first answer; then at most a quarter more gets through */
 	while (!limited && (limit == 0 || sent < limit + limit / 4 + 10)) {
 		long status = call(token, NULL, &resp);
@@ -541,7 +626,7 @@ START_TEST(redis_stopped_still_answers)
 	random_id("it-gw-", sub, sizeof(sub));
 	random_id("jti-", jti, sizeof(jti));
 	payload = claims(sub, jti, NULL, NULL);
-	token = sign(JWT_ALG_RS256, k.priv, k.kid, payload);
+	token = sign(RS256, k.priv, k.kid, payload);
 	redis_stop();
 	/* anonymous and with a token: no rate limit and no denylist, but answers (fail-open) */
 	status = call(NULL, NULL, &resp);
@@ -584,6 +669,7 @@ gateway_auth_suite(void)
 	tcase_add_test(tokens, forged_tokens_refused);
 	tcase_add_test(tokens, denylisted_jti_refused);
 	tcase_add_test(tokens, api_key_and_header_errors);
+	tcase_add_test(tokens, repeated_key_in_a_body_refused);
 	suite_add_tcase(s, tokens);
 	tcase_set_timeout(limits, 60);
 	tcase_add_test(limits, burst_gets_429);

@@ -136,6 +136,7 @@ spare_start2(struct spare *g, const char *auth_url, const char *extra, const cha
 			dup2(fd, STDERR_FILENO);
 			dup2(fd, STDOUT_FILENO);
 		}
+		setenv("PRINCIPAL_KEYS", it_principal_keys("gateway"), 1);
 		putenv(port_s);
 		putenv(auth_s);
 		putenv("HTTP_THREADS=16");
@@ -554,6 +555,9 @@ START_TEST(bodies_stream_both_ways)
 		"X-Strata-Principal: v1;sub=root;kind=user;scopes=admin;rid=x;t=1;sig=00",
 		NULL
 	};
+	static const struct st_principal_bind upload_req = { "POST", "/api/v1/auth/upload", NULL };
+	static const struct st_principal_bind export_req = { "GET", "/api/v1/auth/export", NULL };
+	struct st_principal_keys *auth_keys;
 	struct st_principal p;
 	char *big = malloc(BIG_UP + 1), why[64], value[64];
 	struct it_resp r;
@@ -591,9 +595,17 @@ START_TEST(bodies_stream_both_ways)
 	/* what the service got: the whole body, the gateway's own signed principal for an
 	 * anonymous caller (not the forged one), the client's address, the request id */
 	ck_assert_int_eq(u.body_bytes, BIG_UP);
-	ck_assert_msg(st_principal_verify(u.principal, it_env("INTERNAL_SECRET", ""),
-					  st_now_wall_ms(), 30000, &p, why, sizeof(why)) == ST_OK,
+	auth_keys = it_principal_keys_of("auth");
+	ck_assert_msg(st_principal_verify(u.principal, auth_keys, &upload_req, st_now_wall_ms(),
+					  30000, &p, why, sizeof(why)) == ST_OK,
 		      "principal '%s': %s", u.principal, why);
+	/* signed by the gateway for auth and this request only */
+	ck_assert_str_eq(p.signer, "gateway");
+	ck_assert_str_eq(p.target, "auth");
+	ck_assert_int_eq(st_principal_verify(u.principal, auth_keys, &export_req, st_now_wall_ms(),
+					     30000, &p, why, sizeof(why)),
+			 ST_ERR_AUTH);
+	st_principal_keys_destroy(auth_keys);
 	ck_assert_str_eq(p.kind, "anonymous");
 	ck_assert_str_eq(p.request_id, rid);
 	ck_assert_str_eq(u.real_ip, addr + strlen("X-Real-IP: "));

@@ -1102,9 +1102,9 @@ users_delete(void)
 	while (fscanf(f, "%63s", id) == 1) {
 		struct it_resp r;
 
-		it_principal_header("user", "it-flows-admin", ST_SCOPE_ALL, principal,
-				    sizeof(principal));
 		snprintf(url, sizeof(url), "%s/api/v1/users/%s", it_service_url("auth"), id);
+		it_principal_header("DELETE", url, "user", "it-flows-admin", ST_SCOPE_ALL,
+				    principal, sizeof(principal));
 		it_http("DELETE", url, headers, NULL, &r);
 		it_resp_cleanup(&r);
 	}

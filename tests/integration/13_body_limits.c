@@ -198,7 +198,7 @@ round_request(const struct round_case *c, char *url, size_t cap, char *principal
 		 c->path);
 	headers[n++] = "Content-Type: application/json";
 	if (c->sign) {
-		it_principal_header("anonymous", "anonymous", 0, principal, pcap);
+		it_principal_header("POST", url, "anonymous", "anonymous", 0, principal, pcap);
 		headers[n++] = principal;
 	}
 	headers[n] = NULL;
@@ -262,7 +262,8 @@ normal_request_works(enum target target)
 	snprintf(url, sizeof(url), "%s/api/v1/auth/login",
 		 target == TO_SERVICE ? it_service_url("auth") : it_api_url());
 	if (target == TO_SERVICE) {
-		it_principal_header("anonymous", "anonymous", 0, principal, sizeof(principal));
+		it_principal_header("POST", url, "anonymous", "anonymous", 0, principal,
+				    sizeof(principal));
 		headers[1] = principal;
 	}
 	for (int i = 0; i < 10; i++) {

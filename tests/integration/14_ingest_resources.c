@@ -86,8 +86,9 @@ as_admin(const char *method, const char *path, struct it_resp *r)
 	char principal[700], url[512];
 	const char *hdrs[] = { principal, NULL };
 
-	it_principal_header("user", "it-admin", ST_SCOPE_ALL, principal, sizeof(principal));
 	snprintf(url, sizeof(url), "%s%s", it_service_url("ingest"), path);
+	it_principal_header(method, url, "user", "it-admin", ST_SCOPE_ALL, principal,
+			    sizeof(principal));
 	return it_http(method, url, hdrs, NULL, r);
 }
 
@@ -856,6 +857,138 @@ START_TEST(concurrent_starts_one_wins)
 }
 END_TEST
 
+/* True for RFC 3339 UTC with milliseconds, as every answer writes times. */
+static bool
+is_rfc3339_ms(const char *s)
+{
+	static const char shape[] = "dddd-dd-ddTdd:dd:dd.dddZ";
+
+	if (strlen(s) != sizeof(shape) - 1)
+		return false;
+	for (size_t i = 0; shape[i] != '\0'; i++)
+		if (shape[i] == 'd' ? (s[i] < '0' || s[i] > '9') : s[i] != shape[i])
+			return false;
+	return true;
+}
+
+/* Answers made from rows: types, times, hidden sort keys; null and absence in bodies. */
+START_TEST(answers_and_nulls)
+{
+	struct user a, b;
+	char project[40], subject[40], second[40], path[200], body[512], loc[256], upper[40];
+	struct it_resp r;
+	cJSON *doc;
+
+	seed();
+	new_user(&a);
+	new_user(&b);
+	ck_assert_int_eq(api(&a, "POST", "/api/v1/projects",
+			     "{\"name\":\"answers\",\"description\":\"one\\ntwo\\tthree\","
+			     "\"settings\":{\"k\":[1,true]}}",
+			     &r),
+			 201);
+	doc = body_json(&r);
+	st_strlcpy(project, jstr(doc, "id"), sizeof(project));
+	ck_assert_str_eq(jstr(doc, "description"), "one\ntwo\tthree");
+	ck_assert(is_rfc3339_ms(jstr(doc, "created_at")));
+	ck_assert(is_rfc3339_ms(jstr(doc, "updated_at")));
+	ck_assert_str_eq(jstr(doc, "role"), "owner");
+	ck_assert(cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(doc, "settings"), "k")));
+	ck_assert_ptr_null(cJSON_GetObjectItemCaseSensitive(doc, "_cursor_micros"));
+	ck_assert_ptr_null(cJSON_GetObjectItemCaseSensitive(doc, "_cursor_id"));
+	cJSON_Delete(doc);
+	it_resp_cleanup(&r);
+	ck_assert_int_eq(status_of(&a, "POST", "/api/v1/projects", "{\"name\":\"x\\u0001\"}"), 400);
+
+	/* projects: name cannot be null; null clears description and settings; {} changes nothing
+	 */
+	snprintf(path, sizeof(path), "/api/v1/projects/%s", project);
+	ck_assert_int_eq(api(&a, "PATCH", path, "{\"name\":null}", &r), 400);
+	assert_invalid(&r, 400, "name");
+	it_resp_cleanup(&r);
+	ck_assert_int_eq(api(&a, "PATCH", path, "{}", &r), 200);
+	doc = body_json(&r);
+	ck_assert_str_eq(jstr(doc, "name"), "answers");
+	ck_assert_str_eq(jstr(doc, "description"), "one\ntwo\tthree");
+	cJSON_Delete(doc);
+	it_resp_cleanup(&r);
+	ck_assert_int_eq(api(&a, "PATCH", path, "{\"description\":null,\"settings\":null}", &r),
+			 200);
+	doc = body_json(&r);
+	ck_assert_str_eq(jstr(doc, "name"), "answers");
+	ck_assert_str_eq(jstr(doc, "description"), "");
+	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "settings")), 0);
+	cJSON_Delete(doc);
+	it_resp_cleanup(&r);
+
+	/* subjects: numbers stay numbers, null clears, external_id cannot be null or repeat */
+	snprintf(path, sizeof(path), "/api/v1/projects/%s/subjects", project);
+	create(&a, path, "{\"external_id\":\"s-1\",\"display_name\":\"S\",\"birth_year\":1990}",
+	       "/api/v1/subjects/", subject);
+	create(&a, path, "{\"external_id\":\"s-2\"}", "/api/v1/subjects/", second);
+	ck_assert_int_eq(api(&a, "POST", path, "{\"external_id\":\"s-1\"}", &r), 409);
+	ck_assert_msg(strstr(r.body, "external_id 's-1'") != NULL, "%s", r.body);
+	it_resp_cleanup(&r);
+	snprintf(path, sizeof(path), "/api/v1/subjects/%s", second);
+	ck_assert_int_eq(api(&a, "PATCH", path, "{\"external_id\":\"s-1\"}", &r), 409);
+	ck_assert_msg(strstr(r.body, "external_id 's-1'") != NULL, "%s", r.body);
+	it_resp_cleanup(&r);
+	snprintf(path, sizeof(path), "/api/v1/subjects/%s", subject);
+	ck_assert_int_eq(api(&a, "GET", path, NULL, &r), 200);
+	doc = body_json(&r);
+	ck_assert(cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(doc, "birth_year")));
+	ck_assert_int_eq(cJSON_GetObjectItemCaseSensitive(doc, "birth_year")->valueint, 1990);
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(doc, "sex")));
+	cJSON_Delete(doc);
+	it_resp_cleanup(&r);
+	ck_assert_int_eq(api(&a, "PATCH", path, "{\"external_id\":null}", &r), 400);
+	assert_invalid(&r, 400, "external_id");
+	it_resp_cleanup(&r);
+	ck_assert_int_eq(api(&a, "PATCH", path, "{\"birth_year\":null,\"display_name\":null}", &r),
+			 200);
+	doc = body_json(&r);
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(doc, "birth_year")));
+	ck_assert_str_eq(jstr(doc, "display_name"), "");
+	ck_assert_str_eq(jstr(doc, "external_id"), "s-1");
+	cJSON_Delete(doc);
+	it_resp_cleanup(&r);
+
+	/* members: a user id in capitals is the same user; a second add is a conflict */
+	for (size_t i = 0; i < sizeof(upper); i++)
+		upper[i] = (char)((b.id[i] >= 'a' && b.id[i] <= 'f') ? b.id[i] - 32 : b.id[i]);
+	snprintf(path, sizeof(path), "/api/v1/projects/%s/members", project);
+	snprintf(body, sizeof(body), "{\"user_id\":\"%s\",\"role\":\"viewer\"}", upper);
+	ck_assert_int_eq(api(&a, "POST", path, body, &r), 201);
+	ck_assert(it_resp_header(&r, "Location", loc, sizeof(loc)));
+	ck_assert_msg(strstr(loc, b.id) != NULL, "%s", loc);
+	doc = body_json(&r);
+	ck_assert_str_eq(jstr(doc, "user_id"), b.id);
+	ck_assert(is_rfc3339_ms(jstr(doc, "added_at")));
+	cJSON_Delete(doc);
+	it_resp_cleanup(&r);
+	snprintf(body, sizeof(body), "{\"user_id\":\"%s\",\"role\":\"member\"}", b.id);
+	ck_assert_int_eq(api(&a, "POST", path, body, &r), 409);
+	ck_assert_msg(strstr(r.body, "already a member") != NULL, "%s", r.body);
+	it_resp_cleanup(&r);
+
+	/* sessions: null where nothing is set, times null until they happen */
+	snprintf(path, sizeof(path), "/api/v1/projects/%s/sessions", project);
+	ck_assert_int_eq(api(&a, "POST", path, "{\"device\":null,\"metadata\":{\"m\":1}}", &r),
+			 201);
+	doc = body_json(&r);
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(doc, "device")));
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(doc, "subject_id")));
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(doc, "started_at")));
+	ck_assert(is_rfc3339_ms(jstr(doc, "created_at")));
+	ck_assert_str_eq(jstr(doc, "status"), "created");
+	cJSON_Delete(doc);
+	it_resp_cleanup(&r);
+
+	drop_project(&a, project);
+}
+END_TEST
+
 Suite *
 ingest_resources_suite(void)
 {
@@ -870,6 +1003,7 @@ ingest_resources_suite(void)
 	tcase_add_test(tc, session_lifecycle_and_events);
 	tcase_add_test(tc, session_patch_and_fail);
 	tcase_add_test(tc, concurrent_starts_one_wins);
+	tcase_add_test(tc, answers_and_nulls);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -16,10 +16,13 @@
 #define _GNU_SOURCE
 #include <check.h>
 #include <cjson/cJSON.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -184,6 +187,34 @@ is_problem(const struct it_resp *r)
 
 	return it_resp_header(r, "Content-Type", ctype, sizeof(ctype)) &&
 	       strncmp(ctype, "application/problem+json", 24) == 0;
+}
+
+/*
+ * Posts one reading on the channel "sentinel" after everything the test sent, waits until it
+ * is stored, and returns the session's other readings then (-1 when the sentinel never came).
+ * A session's readings travel in one Kafka partition (keyed by the session) and the writers
+ * store them in order, so once the sentinel is in, every batch posted before it has been
+ * written, a late duplicate included: the count is final, without a fixed wait.
+ */
+static long
+stored_after_sentinel(const struct who *w, int timeout_s)
+{
+	static const char body[] =
+		"{\"readings\":[{\"ts\":\"2010-06-15T00:00:00Z\",\"channel\":\"sentinel\","
+		"\"value\":1}]}";
+	const char *params[] = { w->session };
+
+	ck_assert_int_eq(post(w, w->session, "application/json", body, NULL, NULL), 202);
+	for (int i = 0; i < timeout_s * 10; i++) {
+		if (it_sql_number("SELECT count(*) FROM ingest.readings WHERE session_id = $1 "
+				  "AND channel = 'sentinel'",
+				  1, params) == 1)
+			return it_sql_number("SELECT count(*) FROM ingest.readings WHERE "
+					     "session_id = $1 AND channel <> 'sentinel'",
+					     1, params);
+		usleep(100000);
+	}
+	return -1;
 }
 
 /* ---- the weather series ---- */
@@ -448,11 +479,9 @@ START_TEST(same_batch_twice_stored_once)
 	free(a);
 	a = body_of(0, 300, 600);
 	ck_assert_int_eq(post(&w, w.session, "application/json", a, &acc, NULL), 202);
-	/* a marker after them in the same Kafka partition: once it is stored, so are the rest */
+	/* more readings after them, then the sentinel: once it is stored, so is all before it */
 	ck_assert_int_eq(post(&w, w.session, "application/x-ndjson", b, &acc, NULL), 202);
-	ck_assert_int_eq(wait_stored(w.session, 660, 30), 660);
-	sleep(1);
-	ck_assert_int_eq(stored(w.session), 660);
+	ck_assert_int_eq(stored_after_sentinel(&w, 30), 660);
 	free(a);
 	free(b);
 	who_drop(&w);
@@ -578,9 +607,7 @@ START_TEST(bad_input_refused_whole)
 	/* nothing of the above was stored: a good marker batch arrives alone */
 	marker = body_of(0, 0, 30);
 	ck_assert_int_eq(post(&w, w.session, "application/json", marker, NULL, NULL), 202);
-	ck_assert_int_eq(wait_stored(w.session, 30, 30), 30);
-	sleep(1);
-	ck_assert_int_eq(stored(w.session), 30);
+	ck_assert_int_eq(stored_after_sentinel(&w, 30), 30);
 	free(marker);
 	who_drop(&w);
 }
@@ -712,6 +739,28 @@ START_TEST(device_keys_post_and_nothing_else)
 }
 END_TEST
 
+/* Starts a slow download of url (curl at 4 KB/s) in the background; returns its pid, which
+ * alone the test ends (never a pattern: other processes may match one). */
+static pid_t
+slow_download(const char *auth, const char *url)
+{
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int fd = open("/dev/null", O_WRONLY);
+
+		if (fd >= 0) {
+			dup2(fd, STDOUT_FILENO);
+			dup2(fd, STDERR_FILENO);
+		}
+		execlp("curl", "curl", "-s", "-o", "/dev/null", "--limit-rate", "4k", "-H", auth,
+		       url, (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
 /* At most INGEST_EXPORTS_MAX (4) exports at once: four slow downloads of a large session hold
  * them, a fifth gets 503 with Retry-After, and once they are gone exports work again. */
 START_TEST(exports_are_capped)
@@ -720,7 +769,9 @@ START_TEST(exports_are_capped)
 	struct it_resp r;
 	char *path, *small, url[1024], retry[16];
 	const size_t batches = 40, per = 10000;
-	long accepted;
+	long accepted, fifth;
+	bool has_retry;
+	pid_t slow[4];
 
 	who_make(&a, "running");
 	for (size_t k = 0; k < batches; k++) {
@@ -744,17 +795,21 @@ START_TEST(exports_are_capped)
 	/* the first second only: quick to export whatever the build (sanitizers are slow) */
 	small = data_path(a.session, "/export?format=csv&to=2001-01-01T00:00:01Z");
 	/* straight to the gateway: nginx would buffer the whole export for a slow client */
-	snprintf(url, sizeof(url), "%s%s&slow=it-export-cap", it_service_url("gateway"), path);
+	snprintf(url, sizeof(url), "%s%s", it_service_url("gateway"), path);
 	for (int i = 0; i < 4; i++)
-		ck_assert_int_eq(
-			it_sh("curl -s -o /dev/null --limit-rate 4k -H '%s' '%s' &", a.auth, url),
-			0);
+		slow[i] = slow_download(a.auth, url);
 	sleep(2);
-	ck_assert_int_eq(api("GET", small, &a, NULL, NULL, &r), 503);
+	fifth = api("GET", small, &a, NULL, NULL, &r);
+	has_retry = it_resp_header(&r, "Retry-After", retry, sizeof(retry));
+	/* the four downloads end here, by pid, before anything can fail */
+	for (int i = 0; i < 4; i++) {
+		kill(slow[i], SIGTERM);
+		waitpid(slow[i], NULL, 0);
+	}
+	ck_assert_int_eq(fifth, 503);
 	ck_assert(is_problem(&r));
-	ck_assert(it_resp_header(&r, "Retry-After", retry, sizeof(retry)));
+	ck_assert(has_retry);
 	it_resp_cleanup(&r);
-	it_sh("pkill -f 'slow=it-export-cap' >/dev/null 2>&1");
 	for (int i = 0; i < 50; i++) {
 		long st = api("GET", small, &a, NULL, NULL, &r);
 
@@ -794,6 +849,72 @@ START_TEST(deleted_projects_lose_their_readings)
 }
 END_TEST
 
+/* ---- CSV and times through libcommon (issue 10) ---- */
+
+/* A CSV value over 128 bytes is refused with its line and field: it used to be cut to 128
+ * bytes without a word (the reading was then refused for whatever the cut left). */
+START_TEST(csv_overlong_field_is_a_400_with_its_line)
+{
+	struct who w;
+	struct it_resp r;
+	char body[512], name[201];
+	cJSON *doc, *e0;
+
+	who_make(&w, "running");
+	memset(name, 'a', 200);
+	name[200] = '\0';
+	snprintf(body, sizeof(body),
+		 "ts,channel,value\n2026-01-01T00:00:00Z,a,1\n2026-01-01T00:00:01Z,\"%s\",2\n",
+		 name);
+	ck_assert_int_eq(post(&w, w.session, "text/csv", body, NULL, &r), 400);
+	ck_assert(is_problem(&r));
+	doc = json_of(&r);
+	e0 = cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "errors"), 0);
+	ck_assert_msg(e0 != NULL, "%s", r.body);
+	ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(e0, "field")), "readings[1]");
+	ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(e0, "detail")),
+			 "line 3, field 2: longer than 128 bytes");
+	cJSON_Delete(doc);
+	it_resp_cleanup(&r);
+	who_drop(&w);
+}
+END_TEST
+
+/* Times with offsets and microseconds are stored as the instant they name, read back in UTC;
+ * a header in another order is the same file. */
+START_TEST(csv_offsets_and_microseconds_read_back_in_utc)
+{
+	struct who w;
+	struct it_resp r;
+	char *path;
+	cJSON *doc, *items;
+
+	who_make(&w, "running");
+	ck_assert_int_eq(post(&w, w.session, "text/csv",
+			      "\xef\xbb\xbfvalue,channel,ts\r\n"
+			      "1.5,a,2026-01-01T09:00:00.000001+09:00\r\n"
+			      "2.5,a,2025-12-31T19:30:00.25-04:30\r\n",
+			      NULL, NULL),
+			 202);
+	ck_assert_int_eq(wait_stored(w.session, 2, 30), 2);
+	path = data_path(w.session, "");
+	ck_assert_int_eq(api("GET", path, &w, NULL, NULL, &r), 200);
+	doc = json_of(&r);
+	items = cJSON_GetObjectItem(doc, "readings");
+	ck_assert_int_eq(cJSON_GetArraySize(items), 2);
+	ck_assert_str_eq(
+		cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(items, 0), "ts")),
+		"2026-01-01T00:00:00.000001Z");
+	ck_assert_str_eq(
+		cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(items, 1), "ts")),
+		"2026-01-01T00:00:00.250Z");
+	cJSON_Delete(doc);
+	it_resp_cleanup(&r);
+	st_free(path);
+	who_drop(&w);
+}
+END_TEST
+
 Suite *
 ingest_readings_suite(void)
 {
@@ -810,6 +931,8 @@ ingest_readings_suite(void)
 	tcase_add_test(t, device_keys_post_and_nothing_else);
 	tcase_add_test(t, exports_are_capped);
 	tcase_add_test(t, deleted_projects_lose_their_readings);
+	tcase_add_test(t, csv_overlong_field_is_a_400_with_its_line);
+	tcase_add_test(t, csv_offsets_and_microseconds_read_back_in_utc);
 	suite_add_tcase(s, t);
 	return s;
 }

@@ -5,7 +5,8 @@
  * streamed answers of several MiB, HEAD and 204, uploads with a length and chunked, answers
  * before the end of an upload, keep-alive reuse (the server reports the client's port, so
  * connections are counted on the wire), a server restarted under a pooled connection, header
- * lines, callbacks that abort, and the pool's bound. Peers that misbehave: 20_httpc_peers.c.
+ * lines, callbacks that abort, and the pool's bound. Peers that misbehave are the unit runner's
+ * (tests/unit/libcommon/test_httpc_peers.c).
  */
 #include <check.h>
 #include <pthread.h>

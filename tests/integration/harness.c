@@ -7,6 +7,8 @@
 #include <check.h>
 #include <curl/curl.h>
 #include <libpq-fe.h>
+#include <pthread.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +16,7 @@
 #include <strings.h>
 #include <sys/wait.h>
 
+#include "strata/encode.h"
 #include "strata/core.h"
 #include "strata/principal.h"
 
@@ -64,22 +67,109 @@ it_api_url(void)
 	return it_env("STRATA_API_URL", it_nginx_url());
 }
 
+const char *
+it_principal_keys(const char *service)
+{
+	char var[64];
+
+	snprintf(var, sizeof(var), "STRATA_%s_PRINCIPAL_KEYS", service);
+	for (char *p = var; *p != '\0'; p++)
+		if (*p >= 'a' && *p <= 'z')
+			*p = (char)(*p - 'a' + 'A');
+	return it_env(var, "");
+}
+
+struct st_principal_keys *
+it_principal_keys_of(const char *service)
+{
+	struct st_principal_keys *keys = NULL;
+	char err[200];
+
+	ck_assert_msg(st_principal_keys_create(service, it_principal_keys(service), &keys, err,
+					       sizeof(err)) == ST_OK,
+		      "the principal keys of %s (STRATA_%s_PRINCIPAL_KEYS from test.sh): %s",
+		      service, service, err);
+	return keys;
+}
+
+const char *
+it_url_service(const char *url, const char **path)
+{
+	for (size_t i = 0; i < ST_ARRAY_LEN(default_ports); i++) {
+		const char *base = it_service_url(default_ports[i].name);
+		size_t n = strlen(base);
+
+		if (strncmp(url, base, n) == 0 && (url[n] == '/' || url[n] == '\0')) {
+			*path = url + n;
+			return default_ports[i].name;
+		}
+	}
+	return NULL;
+}
+
+/* The gateway's keys, made once per process (every test runs in a process of its own). */
+static struct st_principal_keys *gateway_keys;
+static pthread_once_t gateway_once = PTHREAD_ONCE_INIT;
+
+static void
+gateway_keys_make(void)
+{
+	gateway_keys = it_principal_keys_of("gateway");
+}
+
+/* URL-decodes the n bytes at s into out (as CivetWeb does a path: %XX only, '+' stays). */
+static void
+path_decode(const char *s, size_t n, char *out, size_t cap)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n && o + 1 < cap; i++) {
+		if (s[i] == '%' && i + 2 < n && st_hex_digit(s[i + 1]) >= 0 &&
+		    st_hex_digit(s[i + 2]) >= 0) {
+			out[o++] = (char)(st_hex_digit(s[i + 1]) << 4 | st_hex_digit(s[i + 2]));
+			i += 2;
+		} else {
+			out[o++] = s[i];
+		}
+	}
+	out[o] = '\0';
+}
+
 void
-it_principal_header(const char *kind, const char *sub, unsigned scopes, char *buf, size_t cap)
+it_principal_header_at(const char *service, const char *method, const char *target,
+		       const char *kind, const char *sub, unsigned scopes, char *buf, size_t cap)
 {
 	struct st_principal p;
-	char value[512];
-	const char *secret = it_env("INTERNAL_SECRET", "");
+	struct st_principal_bind bind;
+	char value[ST_PRINCIPAL_WIRE_MAX], path[2048];
+	const char *query = strchr(target, '?');
+	enum st_err rc;
 
+	pthread_once(&gateway_once, gateway_keys_make);
+	path_decode(target, query != NULL ? (size_t)(query - target) : strlen(target), path,
+		    sizeof(path));
+	bind = (struct st_principal_bind){ method, path[0] != '\0' ? path : "/",
+					   query != NULL ? query + 1 : NULL };
 	memset(&p, 0, sizeof(p));
 	st_strlcpy(p.sub, sub, sizeof(p.sub));
 	st_strlcpy(p.kind, kind, sizeof(p.kind));
 	p.scopes = scopes;
 	st_strlcpy(p.request_id, "it-harness", sizeof(p.request_id));
 	p.issued_ms = st_now_wall_ms();
-	if (st_principal_sign(&p, secret, value, sizeof(value)) != ST_OK)
-		value[0] = '\0';
+	rc = st_principal_sign(&p, gateway_keys, service, &bind, value, sizeof(value));
+	ck_assert_msg(rc == ST_OK, "cannot sign for %s %s on %s: %s", method, target, service,
+		      st_err_str(rc));
 	snprintf(buf, cap, "%s: %s", ST_PRINCIPAL_HEADER, value);
+}
+
+void
+it_principal_header(const char *method, const char *url, const char *kind, const char *sub,
+		    unsigned scopes, char *buf, size_t cap)
+{
+	const char *at = NULL, *service = it_url_service(url, &at);
+
+	ck_assert_msg(service != NULL, "no service at %s", url);
+	it_principal_header_at(service, method, at, kind, sub, scopes, buf, cap);
 }
 
 struct buf {
@@ -223,4 +313,64 @@ it_sql_number(const char *stmt, int n, const char *const *params)
 	}
 	PQfinish(c);
 	return v;
+}
+
+/* The KEK auth runs with, from AUTH_KEK_FILE or AUTH_KEK (64 hex digits). */
+static void
+auth_kek(unsigned char key[crypto_secretbox_KEYBYTES])
+{
+	const char *path = it_env("AUTH_KEK_FILE", NULL);
+	char text[160] = "";
+	size_t n = 0;
+
+	if (path != NULL) {
+		FILE *f = fopen(path, "r");
+
+		ck_assert_msg(f != NULL, "AUTH_KEK_FILE=%s cannot be read", path);
+		n = fread(text, 1, sizeof(text) - 1, f);
+		text[n] = '\0';
+		fclose(f);
+	} else {
+		st_strlcpy(text, it_env("AUTH_KEK", ""), sizeof(text));
+	}
+	ck_assert_int_ge(sodium_init(), 0);
+	ck_assert_msg(sodium_hex2bin(key, crypto_secretbox_KEYBYTES, text, strlen(text), " \r\n",
+				     &n, NULL) == 0 &&
+			      n == crypto_secretbox_KEYBYTES,
+		      "AUTH_KEK_FILE or AUTH_KEK must hold auth's KEK (64 hex digits)");
+	sodium_memzero(text, sizeof(text));
+}
+
+char *
+it_auth_signing_key(char *kid, size_t kidcap)
+{
+	unsigned char key[crypto_secretbox_KEYBYTES], *box;
+	PGconn *c = PQconnectdb(it_env("DATABASE_URL", ""));
+	PGresult *r;
+	const char *hex;
+	size_t hexlen, boxlen = 0;
+	char *pem;
+
+	ck_assert_msg(PQstatus(c) == CONNECTION_OK, "DATABASE_URL: %s", PQerrorMessage(c));
+	r = PQexec(c, "SELECT kid, encode(private_box, 'hex') FROM auth.signing_keys "
+		      "WHERE retired_at IS NULL ORDER BY created_at DESC LIMIT 1");
+	ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK, "%s", PQerrorMessage(c));
+	ck_assert_msg(PQntuples(r) == 1, "auth has no signing key yet");
+	st_strlcpy(kid, PQgetvalue(r, 0, 0), kidcap);
+	hex = PQgetvalue(r, 0, 1);
+	hexlen = strlen(hex);
+	box = malloc(hexlen / 2 + 1);
+	ck_assert_int_eq(sodium_hex2bin(box, hexlen / 2 + 1, hex, hexlen, NULL, &boxlen, NULL), 0);
+	ck_assert_uint_gt(boxlen, crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES);
+	auth_kek(key);
+	pem = calloc(1, boxlen);
+	ck_assert_msg(
+		crypto_secretbox_open_easy((unsigned char *)pem, box + crypto_secretbox_NONCEBYTES,
+					   boxlen - crypto_secretbox_NONCEBYTES, box, key) == 0,
+		"auth's signing key kid=%s does not open with AUTH_KEK_FILE's KEK", kid);
+	sodium_memzero(key, sizeof(key));
+	free(box);
+	PQclear(r);
+	PQfinish(c);
+	return pem;
 }

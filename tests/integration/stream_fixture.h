@@ -1,5 +1,5 @@
 /*
- * What 19_httpc_stream.c and 20_httpc_peers.c share: libcommon's own server in this process
+ * What 19_httpc_stream.c uses: libcommon's own server in this process
  * on a spare port with the routes the streaming tests call, a client made to match, and one
  * st_httpc_stream exchange recorded in a struct xfer (the head, the headers, the first bytes
  * of the body, its length and checksum, and an upload from a read callback).
@@ -14,12 +14,10 @@
 #include "strata/core.h"
 #include "strata/httpc.h"
 
-/* Both suites run in one process, one test after another (CK_FORK): they share the ports. */
-#define PORT       18795 /* libcommon's server */
-#define RAW_PORT   18796 /* 20_httpc_peers.c's misbehaving peer */
-#define BASE       "http://127.0.0.1:18795"
-#define RAW_URL    "http://127.0.0.1:18796/raw"
-#define CLOSED_URL "http://127.0.0.1:18799/x" /* nothing listens there */
+/* The tests run one after another (CK_FORK): they share the port. The misbehaving raw peers
+ * are the unit runner's (tests/unit/libcommon/test_httpc_peers.c), on ports of their own. */
+#define PORT 18795 /* libcommon's server */
+#define BASE "http://127.0.0.1:18795"
 
 #define BIG (5 * 1024 * 1024 + 12345) /* the length of /stream/{mode}'s answer */
 
@@ -43,7 +41,7 @@ struct st_http_server *fixture_server_start(struct st_metrics *metrics);
 
 struct fixture {
 	struct st_metrics *metrics;
-	struct st_http_server *server; /* NULL when only the raw peer is used */
+	struct st_http_server *server; /* NULL when the test starts none */
 	struct st_httpc *client;
 };
 

@@ -66,15 +66,39 @@ int64_t st_now_mono_us(void);
 /* Milliseconds since the Unix epoch, wall clock (for timestamps). */
 int64_t st_now_wall_ms(void);
 
+/*
+ * RFC 3339 times: one reader and one writer for every service (the gateway's key expiries,
+ * auth's API keys, CloudEvents, ingest's readings and queries).
+ *
+ * Accepted: full-date "T" full-time with T and Z in either case, an offset Z or +hh:mm/-hh:mm,
+ * real calendar dates (leap years), seconds 00..60 (see each reader for the leap second), an
+ * optional fraction of at least one digit; nothing before or after. Refused: no offset, a space
+ * for T, one-digit fields, "+0900", trailing text, :61, February 30th.
+ */
+
 /* Writes an RFC 3339 UTC time with milliseconds ("2026-01-01T00:00:00.125Z") into buf (>= 25). */
 void st_time_format_rfc3339(int64_t epoch_ms, char *buf, size_t cap);
 
+/* Writes an RFC 3339 UTC time from microseconds: three fraction digits when the time is a whole
+ * millisecond ("2026-01-01T00:00:00.125Z"), else six ("...00.000001Z"). Returns the length, or
+ * 0 with buf "" when it does not fit (cap >= 28 always fits years 0..9999). */
+size_t st_time_format_rfc3339_us(int64_t epoch_us, char *buf, size_t cap);
+
 /*
- * Parses an RFC 3339 date-time ("2026-01-01T00:00:00.125Z", "...+09:00"; T and Z in either
- * case; real calendar dates; fractions kept to the millisecond) into milliseconds since the
- * epoch (epoch_ms may be NULL to only validate). False for anything else.
+ * Parses a NUL-terminated RFC 3339 date-time ("2026-01-01T00:00:00.125Z", "...+09:00") into
+ * milliseconds since the epoch (epoch_ms may be NULL to only validate); digits below the
+ * millisecond are read and dropped; a leap second :60 reads as the next second's start (Unix
+ * time has none). False for anything else.
  */
 bool st_time_parse_rfc3339(const char *s, int64_t *epoch_ms);
+
+/*
+ * The same over exactly len bytes (need not be NUL-terminated) into microseconds since the
+ * epoch (epoch_us may be NULL). Digits below the microsecond must be zeros: a finer time is
+ * refused, never rounded. A leap second is refused: it would share its microseconds with the
+ * next second's, and these times identify data (a reading is keyed by its time).
+ */
+bool st_time_parse_rfc3339_us(const char *s, size_t len, int64_t *epoch_us);
 
 /* Fills buf (>= 37 bytes) with a random version-4 UUID in its canonical text form. */
 void st_uuid_v4(char *buf, size_t cap);

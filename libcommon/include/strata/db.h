@@ -8,6 +8,8 @@
 #ifndef STRATA_DB_H
 #define STRATA_DB_H
 
+#include <cjson/cJSON.h>
+
 #include "strata/core.h"
 
 struct pg_conn;
@@ -61,6 +63,16 @@ enum st_err st_db_query(struct st_db_conn *conn, const char *sql, int nparams,
 			const char *const *params, struct st_db_result **out, char *err,
 			size_t errcap);
 
+/*
+ * The error a SQLSTATE stands for, the one table behind st_db_query's errors, for callers that
+ * talk to libpq themselves (COPY): 23505 and 23P01 ST_ERR_CONFLICT; other class 22 and 23
+ * ST_ERR_INVALID; 57014 ST_ERR_TIMEOUT; class 08 and 57P01-57P03 ST_ERR_UNAVAILABLE; anything
+ * else, and NULL or a string that is not five characters (libpq failed without a SQLSTATE),
+ * ST_ERR_INTERNAL. A connection that is no longer CONNECTION_OK is the caller's to notice: it
+ * is ST_ERR_UNAVAILABLE whatever the SQLSTATE.
+ */
+enum st_err st_db_err_of_sqlstate(const char *sqlstate);
+
 /* Acquire, st_db_query, release: for a single statement outside a transaction. */
 enum st_err st_db_pool_query(struct st_db_pool *pool, const char *sql, int nparams,
 			     const char *const *params, struct st_db_result **out, char *err,
@@ -86,6 +98,22 @@ long long st_db_affected(const struct st_db_result *res);
 const char *st_db_get(const struct st_db_result *res, int row, int col);
 bool st_db_is_null(const struct st_db_result *res, int row, int col);
 void st_db_result_free(struct st_db_result *res);
+/* The index of the column named name, -1 when there is none. */
+int st_db_col(const struct st_db_result *res, const char *name);
+
+/*
+ * Row row of res as a JSON object, for answering straight from a SELECT or RETURNING: one
+ * member per column, named as the statement names it (alias expressions: `... AS role`), in
+ * column order. Columns whose name starts with '_' are left out (sort keys, `_cursor_id`).
+ * Values follow the column's PostgreSQL type: bool true/false; int2, int4, int8, oid, float4,
+ * float8 and numeric a number (NaN a null; int8 past 2^53 loses precision); json and jsonb
+ * embedded as JSON; timestamptz and timestamp (taken as UTC) RFC 3339 UTC with milliseconds
+ * (st_time_format_rfc3339; the pool's connections set DateStyle ISO for it), with 'infinity'
+ * and times outside years 0000-9999 as PostgreSQL writes them; everything
+ * else (text, uuid, varchar, date...) a string. SQL NULL is JSON null. The caller owns the
+ * object (cJSON_Delete).
+ */
+cJSON *st_db_row_json(const struct st_db_result *res, int row);
 
 /* Pool figures for /metrics: connections open, checked out, waits that timed out, and
  * connections reopened after being found dead or dropped. */

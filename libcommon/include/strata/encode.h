@@ -7,6 +7,9 @@
 
 #include "strata/core.h"
 
+/* The value of one hex digit (either case), or -1 for any other character. */
+int st_hex_digit(int c);
+
 /* Writes 2n lowercase hex digits and a NUL into out (cap >= 2n + 1). False if it does not fit. */
 bool st_hex_encode(const void *data, size_t n, char *out, size_t cap);
 

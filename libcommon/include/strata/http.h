@@ -4,9 +4,9 @@
  * Prometheus metrics, and the built-in /healthz, /readyz and /metrics.
  *
  * Internal services set `require_principal`: every request except /healthz, /readyz and
- * /metrics must then carry a valid, fresh X-Strata-Principal, checked before routing (so an
- * unknown path reveals nothing to an unsigned caller), and the principal must hold the
- * route's scopes.
+ * /metrics must then carry a valid, fresh X-Strata-Principal signed for this service and this
+ * request (method, path, query), checked before routing (so an unknown path reveals nothing
+ * to an unsigned caller), and the principal must hold the route's scopes.
  *
  * A handler answers through exactly one st_http_reply_* call (or a stream) and returns what
  * that call returned: the status, which feeds the access log and the metrics.
@@ -52,7 +52,9 @@ struct st_http_conf {
 	int request_timeout_ms;
 	bool access_log; /* one info line per request (health probes at debug) */
 	bool require_principal;
-	const char *internal_secret;   /* with require_principal */
+	/* With require_principal: the pair keys that verify principals sent to this service
+	 * (named `service`); borrowed, must outlive the server. */
+	const struct st_principal_keys *principal_keys;
 	int64_t principal_max_age_ms;  /* freshness window for the principal */
 	const struct st_route *routes; /* borrowed: must outlive the server */
 	size_t nroutes;
@@ -60,6 +62,9 @@ struct st_http_conf {
 	st_http_ready_check *ready; /* may be NULL: ready while not draining */
 	void *ready_ctx;
 	struct st_metrics *metrics; /* borrowed; required */
+	/* Peers whose X-Real-IP and X-Forwarded-For are believed (st_http_client_addr).
+	 * Borrowed; NULL: loopback only. */
+	const struct st_http_trusted *trusted_proxies;
 };
 
 /* Starts listening and serving. ST_ERR_IO when the port cannot be bound (the detail is
@@ -85,11 +90,44 @@ bool st_http_query(const struct st_req *req, const char *name, char *buf, size_t
 enum st_err st_http_query_get(const struct st_req *req, const char *name, char *buf, size_t cap);
 /* A request header, NULL when absent. Borrowed. */
 const char *st_http_header(const struct st_req *req, const char *name);
-/* The request id: the caller's X-Request-Id when well-formed, else a new UUID. Borrowed. */
+/* The request id: the caller's X-Request-Id when st_request_id_valid (strata/request_id.h),
+ * else a new UUID. Borrowed. */
 const char *st_http_request_id(const struct st_req *req);
 /* The verified principal, NULL when the request carried none. Borrowed. */
 const struct st_principal *st_http_principal(const struct st_req *req);
 const char *st_http_remote_addr(const struct st_req *req);
+
+/* ---- the client's address (http_client_addr.c) ---- */
+
+/* A list of trusted proxies (TRUSTED_PROXIES): CIDRs, IPv4 and IPv6. */
+struct st_http_trusted;
+
+/*
+ * Parses a comma-separated list of CIDRs ("127.0.0.0/8, ::1/128"; an address without "/bits"
+ * stands for itself; "" trusts nobody). ST_ERR_INVALID with one line in err naming the bad
+ * entry. The caller owns *out: st_http_trusted_destroy it.
+ */
+enum st_err st_http_trusted_parse(const char *list, struct st_http_trusted **out, char *err,
+				  size_t errcap);
+/* Accepts NULL. */
+void st_http_trusted_destroy(struct st_http_trusted *t);
+/* True when addr (an IPv4 or IPv6 address) is in the list; t NULL: the default, loopback. */
+bool st_http_trusted_has(const struct st_http_trusted *t, const char *addr);
+
+/*
+ * The client's address, for rate limits, lockouts and logs: the peer's, unless the peer is a
+ * trusted proxy (the server's trusted_proxies), in which case X-Real-IP when it names an
+ * untrusted address, else X-Forwarded-For's first untrusted hop from the right. A direct
+ * caller cannot choose its address. Canonical form (inet_ntop; IPv4-mapped as IPv4).
+ * Borrowed: valid until the request ends.
+ */
+const char *st_http_client_addr(struct st_req *req);
+
+/* The same choice from its inputs (x_real_ip and xff may be NULL), into out (at least 46
+ * bytes); a peer that is not an address is copied as it is. */
+void st_http_client_addr_pick(const struct st_http_trusted *t, const char *peer,
+			      const char *x_real_ip, const char *xff, char *out, size_t cap);
+
 /* The CivetWeb connection, for what this module does not wrap (proxying, websockets). */
 struct mg_connection *st_http_conn(struct st_req *req);
 
@@ -120,10 +158,16 @@ int st_http_body_json_object(struct st_req *req, cJSON **out);
 
 /* ---- the answer ---- */
 
-/* Adds a response header to the next reply (e.g. Location, Retry-After). Copied. */
+/* Adds a response header to the next reply (e.g. Location, Retry-After). Copied. A name or
+ * value holding CR or LF is refused (logged, not added); more than 2 KiB of them in all
+ * fails the answer (500), rather than let it go without them. */
 void st_http_add_header(struct st_req *req, const char *name, const char *value);
 
-/* Sends status with body (may be NULL) of content_type in one write. Returns status. */
+/*
+ * Sends status with body (may be NULL) of content_type in one write. Returns status. A head
+ * that cannot go out whole (over 16 KiB, CR or LF in content_type, added headers cut) is never
+ * skipped: the answer becomes a 500 problem with Connection: close, and that is returned.
+ */
 int st_http_reply(struct st_req *req, int status, const char *content_type, const void *body,
 		  size_t len);
 /* Sends a JSON body. Returns status. Does not take body. */
@@ -152,8 +196,11 @@ int st_http_reply_unavailable(struct st_req *req, int retry_after_s, const char 
  */
 int st_http_reply_db_error(struct st_req *req, enum st_err rc, const char *component);
 
-/* Chunked streaming, for large answers in constant memory. begin sends the headers; each
- * write sends one chunk; end finishes. write returns ST_ERR_IO once the client is gone. */
+/* Chunked streaming, for large answers in constant memory. begin sends the headers (or, when
+ * they cannot go out, a 500 problem as st_http_reply does, and returns 500); each write sends
+ * one chunk; end finishes. write returns ST_ERR_IO once the client is gone or the head failed,
+ * and ST_ERR_TOO_LARGE past a Content-Length (st_http_stream_begin_head): what fits goes out,
+ * the rest is dropped and the connection closes after the answer. */
 int st_http_stream_begin(struct st_req *req, int status, const char *content_type);
 enum st_err st_http_stream_write(struct st_req *req, const void *data, size_t len);
 void st_http_stream_end(struct st_req *req);
@@ -161,9 +208,12 @@ void st_http_stream_end(struct st_req *req);
 /*
  * Begins an answer whose head the caller composes, for proxies. content_length >= 0 sends
  * Content-Length and st_http_stream_write then sends bytes as they are (exactly that many must
- * follow); -1 sends the body chunked. extra: more header lines ("Name: value\r\n" each, the
- * caller has checked them) after those of st_http_add_header, or NULL. For a HEAD request and
- * for 1xx, 204 and 304 answers no body goes out: writes are dropped. Returns status.
+ * follow; never more go out); -1 sends the body chunked. extra: more header lines ("Name:
+ * value\r\n" each) after those of st_http_add_header, or NULL. For a HEAD request and for 1xx,
+ * 204 and 304 answers no body goes out: writes are dropped. Returns status; or, when the head
+ * cannot go out whole (over 16 KiB, CR or LF in content_type, extra lines that are not header
+ * lines or that carry Content-Length or Transfer-Encoding, added headers cut), answers a 502
+ * problem with Connection: close instead, returns 502, and every later write fails.
  */
 int st_http_stream_begin_head(struct st_req *req, int status, const char *content_type,
 			      int64_t content_length, const char *extra);
@@ -197,8 +247,5 @@ const char *st_http_reason(int status);
  */
 char *st_http_problem_render(int status, const char *detail, const char *request_id,
 			     const struct st_json_errs *errs, size_t *len);
-
-/* True for an acceptable X-Request-Id: 1 to 64 characters of [A-Za-z0-9._:-]. */
-bool st_http_request_id_ok(const char *id);
 
 #endif

@@ -2,13 +2,14 @@
  * The HTTP client on libcurl that services use to call each other (and, later, the
  * scheduler's external targets): keep-alive connections reused across calls; connect and total
  * timeouts; bounded retries with exponential back-off and jitter for idempotent methods only;
- * the request id sent as X-Request-Id.
+ * the request id sent as X-Request-Id (one that fails st_request_id_valid is replaced by a
+ * new UUID, and a caller's header line holding CR or LF is not sent).
  *
  * Handles (each with its own connection cache) are either one per thread (pool_size 0: no lock
  * at all) or a shared pool of pool_size, checked out for the length of a call: then the client
  * never holds more than about pool_size transfers and keep-alive connections to a service
  * whatever its caller's thread count, which is what a service with a thread per connection
- * needs from its clients (PERFORMANCE.md: idle keep-alive connections hold its threads).
+ * needs from its clients (docs/performance.md: idle keep-alive connections hold its threads).
  */
 #ifndef STRATA_HTTPC_H
 #define STRATA_HTTPC_H
@@ -122,25 +123,31 @@ enum st_err st_httpc_stream(struct st_httpc *c, const struct st_httpc_stream *s)
 
 /* ---- pure parts, exposed for tests ---- */
 
+/* The most trailer lines a chunked body may end with. */
+#define ST_CHUNKED_TRAILERS_MAX 64
+
 /* A chunked body (RFC 9112 7.1) decoded as its bytes arrive, in pieces of any size. */
 struct st_chunked {
-	int state;     /* where in the framing the next byte falls; 0 at the start */
-	uint64_t left; /* bytes of the current chunk's data still to come */
-	size_t line;   /* bytes of the current size, extension or trailer line so far */
+	int state;         /* where in the framing the next byte falls; 0 at the start */
+	uint64_t left;     /* bytes of the current chunk's data still to come */
+	size_t line;       /* bytes of the current size, extension or trailer line so far */
+	unsigned trailers; /* trailer lines so far */
 };
 
 enum st_chunked_rc {
 	ST_CHUNKED_MORE, /* the body goes on: feed the next bytes */
 	ST_CHUNKED_DONE, /* the last chunk and the trailers ended: *used bytes belong to it */
 	ST_CHUNKED_BAD,  /* not chunked framing (bad hex, a size of 2^60 or more, a line over
-			    4 KiB, data not followed by CRLF) */
+			    4 KiB, a line not ended by CRLF, data not followed by CRLF, more than
+			    ST_CHUNKED_TRAILERS_MAX trailer lines) */
 };
 
 /*
  * Reads framing from in (n bytes) up to and including the next piece of body data, which it
  * points to with *data and *data_len (inside in; 0 when none). *used says how many bytes were
  * consumed: call again with the rest. Always consumes at least one byte unless n is 0 or the
- * body is done. Bare LF is accepted for CRLF; chunk extensions and trailers are skipped.
+ * body is done. Every size, extension and trailer line must end in CRLF (a bare LF is
+ * refused); chunk extensions and trailers are skipped.
  */
 enum st_chunked_rc st_chunked_feed(struct st_chunked *ck, const char *in, size_t n, size_t *used,
 				   const char **data, size_t *data_len);
@@ -166,5 +173,45 @@ bool st_httpc_parse_status(const char *line, size_t len, long *status);
  */
 bool st_httpc_parse_header(const char *line, size_t len, char *buf, size_t cap,
 			   struct st_httpc_header *out);
+
+/*
+ * Where a response head ends in buf (len bytes): just past its empty line (CRLF CRLF, or bare
+ * LFs), or 0 when it has not arrived yet. from: how many bytes an earlier call scanned (0).
+ */
+size_t st_httpc_head_end(const char *buf, size_t len, size_t from);
+
+/*
+ * Parses a whole response head (buf[0, len), its status line to its empty line, as
+ * st_httpc_head_end measured it) in place: names and values are NUL-terminated inside buf and
+ * pointed to by list (room for max), *n of them. A malformed header line is dropped, as
+ * browsers do. ST_ERR_IO for a bad status line or no empty line; ST_ERR_TOO_LARGE for more
+ * than max headers (the framing may be among the rest).
+ */
+enum st_err st_httpc_parse_head(char *buf, size_t len, long *status, bool *http10,
+				struct st_httpc_header *list, size_t max, size_t *n);
+
+/* How an answer's body is delimited. */
+enum st_httpc_body {
+	ST_HTTPC_BODY_NONE,     /* HEAD, 204, 304 */
+	ST_HTTPC_BODY_LENGTH,   /* Content-Length */
+	ST_HTTPC_BODY_CHUNKED,  /* chunked is the last transfer coding */
+	ST_HTTPC_BODY_TO_CLOSE, /* another transfer coding, or neither header: to the close */
+};
+
+struct st_httpc_framing {
+	enum st_httpc_body body;
+	int64_t length; /* ST_HTTPC_BODY_LENGTH */
+	bool keep;      /* the connection may carry another exchange after this answer */
+};
+
+/*
+ * Decides how the body of a final answer to method is framed (RFC 9112 6.3) from its status
+ * and headers (list, *n). An answer with both Transfer-Encoding and Content-Length loses its
+ * Content-Length lines (list compacted in order, *n smaller), so that whoever relays it frames
+ * it again, and keep is false. ST_ERR_IO for Content-Length values that differ or are not 1
+ * to 18 digits.
+ */
+enum st_err st_httpc_framing(const char *method, long status, bool http10,
+			     struct st_httpc_header *list, size_t *n, struct st_httpc_framing *out);
 
 #endif

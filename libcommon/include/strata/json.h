@@ -31,9 +31,23 @@ void st_json_errs_add(struct st_json_errs *errs, const char *field, const char *
 
 /*
  * Parses len bytes (need not be NUL-terminated). NULL on bad JSON, with the byte offset of the
- * problem in err. The caller owns the tree (cJSON_Delete).
+ * problem in err, and NULL for a document in which any object, at any depth, repeats a key
+ * ("a JSON object repeats the key \"alg\""): parsers disagree on which member such a document
+ * means; and NULL for one holding the escape \u0000, which cJSON would cut its string at. The
+ * caller owns the tree (cJSON_Delete).
  */
 cJSON *st_json_parse(const char *buf, size_t len, char *err, size_t errcap);
+
+/* True when the JSON text buf (len bytes) holds a \u0000 escape (an odd run of backslashes
+ * before "u0000"). Linear, no parsing. */
+bool st_json_nul_escape(const char *buf, size_t len);
+
+/*
+ * The first member name that repeats within one object of the tree (any depth), or NULL when
+ * no object repeats a key. Borrowed from the tree. Linear time in the size of the tree: large
+ * objects go through a table keyed by a secret SipHash key, so crafted names cannot collide.
+ */
+const char *st_json_repeated_key(const cJSON *json);
 
 /*
  * Typed field access on an object. `required` false: a missing or null field leaves *out

@@ -88,7 +88,8 @@ struct st_kafka_rec {
 	size_t key_len;
 	const void *value; /* not NUL-terminated */
 	size_t value_len;
-	const char *request_id; /* "" when the header is absent; at most ST_KAFKA_REQUEST_ID_MAX */
+	const char *request_id; /* "" when the header is absent; one that fails st_request_id_valid
+				   is replaced by a new UUID */
 	int64_t timestamp_ms;   /* -1 when the broker gave none */
 };
 
@@ -159,6 +160,21 @@ void st_kafka_consumer_stats(struct st_kafka_consumer *c, struct st_kafka_consum
  * NULL). The caller owns the returned string (st_free). NULL when source or type is NULL or "".
  */
 char *st_cloudevent_build(const char *source, const char *type, const char *subject, cJSON *data);
+
+/* Room for an envelope's head with short attributes (a UUID subject, source and type of a few
+ * dozen bytes); attributes needing escapes take up to six bytes a byte. */
+#define ST_CLOUDEVENT_HEAD_MAX 320
+
+/*
+ * The same envelope for a caller that writes the data's JSON text itself (the readings path,
+ * which must not build a tree of ten thousand readings): writes into buf, NUL-terminated,
+ * {"specversion":"1.0","id":...,"datacontenttype":"application/json","data": when data is true
+ * (the caller appends its JSON text and one closing brace), else the whole envelope without
+ * data. Attributes are JSON-escaped. Returns the length, 0 when source or type is NULL or ""
+ * or when it does not fit in cap (nothing usable is left in buf then).
+ */
+size_t st_cloudevent_head(const char *source, const char *type, const char *subject, bool data,
+			  char *buf, size_t cap);
 
 /*
  * Parses and validates an envelope: a JSON object and nothing after it; specversion must be

@@ -1,11 +1,22 @@
 /*
  * Structured logging: one JSON line per event on stderr, with the time, level, service,
- * component, request id, message, and the `key=value` words of the message lifted into
- * `fields`. Levels below the threshold cost one comparison: their arguments are not evaluated.
- * Never log a password, token, key or personal field.
+ * component, request id, message, and `fields`. Levels below the threshold cost one
+ * comparison: their arguments are not evaluated. Never log a password, token, key or personal
+ * field.
+ *
+ * Fields are named by the format string, never read back out of the formatted message: each
+ * word `key=` of the format ([a-z_][a-z0-9_.]*, at the start or after a space) is a field, and
+ * its value is what the format produces from there to its next space (or between the quotes
+ * of `key="%s"`), trailing ':', ';' and ',' left out. So in
+ *     st_log(ST_LOG_INFO, "access", "method=%s path=%s status=%d", m, path, status);
+ * path is one field whatever the client put in it, spaces and `sub=x` included. A key named
+ * twice keeps its first value; at most 16 fields a line. Every string is escaped as JSON:
+ * control characters as \u escapes, each byte that is not valid UTF-8 as \ufffd.
  */
 #ifndef STRATA_LOG_H
 #define STRATA_LOG_H
+
+#include <stdarg.h>
 
 #include "strata/core.h"
 
@@ -44,12 +55,28 @@ void st_log_write(enum st_log_level level, const char *component, const char *fm
 			st_log_write((level), (component), __VA_ARGS__);                           \
 	} while (0)
 
+/* One member of `fields`. Borrowed: key and val point into the caller's strings, val_len bytes
+ * (not NUL-terminated, any bytes: they are escaped). */
+struct st_log_field {
+	const char *key; /* [a-z_][a-z0-9_.]*: written as is */
+	size_t key_len;
+	const char *val;
+	size_t val_len;
+};
+
 /*
  * Formats one line into buf (NUL-terminated, cut at cap with the JSON kept valid) and returns
- * its length without the newline. Exposed for unit tests and for library log callbacks.
+ * its length without the newline: msg as the message, then the nfields fields (all dropped
+ * when they do not fit). Exposed for unit tests.
  */
 size_t st_log_format(char *buf, size_t cap, int64_t epoch_ms, enum st_log_level level,
 		     const char *service, const char *component, const char *request_id,
-		     const char *msg);
+		     const char *msg, const struct st_log_field *fields, size_t nfields);
+
+/* As st_log_format, with the message formatted from fmt and ap and the fields named by fmt
+ * (above). What st_log_write does; exposed for unit tests. */
+size_t st_log_vformat(char *buf, size_t cap, int64_t epoch_ms, enum st_log_level level,
+		      const char *service, const char *component, const char *request_id,
+		      const char *fmt, va_list ap) ST_PRINTF(8, 0);
 
 #endif

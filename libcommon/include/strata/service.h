@@ -29,9 +29,11 @@ struct st_app {
 	struct st_kafka_producer *kafka; /* NULL unless ST_NEED_KAFKA */
 	struct st_httpc *httpc;          /* always */
 	struct st_metrics *metrics;      /* always */
-	const char *internal_secret;     /* INTERNAL_SECRET, for signing and verifying */
-	void *state;                     /* the service's own, set by its init */
-	int64_t started_ms;              /* wall clock at start */
+	/* PRINCIPAL_KEYS: the pair keys this service signs principals with (for the targets it
+	 * calls) and verifies them with (from the signers that call it). */
+	const struct st_principal_keys *principal_keys;
+	void *state;        /* the service's own, set by its init */
+	int64_t started_ms; /* wall clock at start */
 };
 
 enum st_need {

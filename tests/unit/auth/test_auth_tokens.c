@@ -1,13 +1,13 @@
 /*
  * Unit tests for the auth service's tokens half: access-token claims survive signing and
- * decoding with the public key (every claim and the kid header); the header check refuses
- * every algorithm but RS256 and tokens without a kid; the JWK's n and e are OpenSSL's own
- * modulus and exponent in base64url and the kid is the SHA-256 of the public key's DER; weak or
+ * decoding with the public key (every claim and the kid header), in the exact text libjwt
+ * wrote before auth signed with libcommon's jwt.c; the header check refuses every algorithm
+ * but RS256, tokens without a kid and headers that repeat a key; the JWK's n and e are OpenSSL's
+ * own modulus and exponent in base64url and the kid is the SHA-256 of the public key's DER; weak or
  * non-RSA keys are refused for import; refresh tokens are 32 random bytes in base64url stored as
  * their SHA-256 hex; API-key texts, names and expiry times are checked as documented.
  */
 #include <check.h>
-#include <jwt.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -18,6 +18,7 @@
 
 #include "auth/auth.h"
 #include "strata/encode.h"
+#include "strata/jwt.h"
 
 /* The ST_STATIC functions under test (keys.c, tokens.c, refresh.c, apikeys.c). */
 enum st_err auth_key_kid(EVP_PKEY *pkey, char *kid);
@@ -28,7 +29,7 @@ cJSON *auth_key_jwk(const char *kid, const char *public_pem);
 void auth_token_scope_string(unsigned scopes, char *buf, size_t cap);
 char *auth_token_sign(const struct auth_token_claims *c, const char *kid, const char *pem,
 		      size_t len);
-enum st_err auth_token_header_check(const char *token, char *kid);
+enum st_err auth_token_decode(const char *token, struct st_jwt *jwt);
 void auth_refresh_token_new(char *token, size_t cap, char hash[65]);
 void auth_refresh_token_hash(const char *token, char hash[65]);
 bool auth_apikey_time_valid(const char *s);
@@ -89,38 +90,61 @@ sign_sample(int64_t iat, const char *const *roles, size_t nroles, unsigned scope
 	return auth_token_sign(&c, kid, priv_pem, priv_len);
 }
 
+/* Decodes part (0: header, 1: payload) of token into buf as text. */
+static void
+part_text(const char *token, int part, char *buf, size_t cap)
+{
+	const char *start = token, *end;
+	size_t n = 0;
+
+	if (part == 1)
+		start = strchr(token, '.') + 1;
+	end = strchr(start, '.');
+	ck_assert(st_base64url_decode(start, (size_t)(end - start), buf, cap - 1, &n));
+	buf[n] = '\0';
+}
+
+/* auth_token_decode's verdict and the kid it found. */
+static enum st_err
+auth_token_header_check(const char *token, char *got)
+{
+	struct st_jwt jwt;
+	enum st_err rc = auth_token_decode(token, &jwt);
+
+	if (rc == ST_OK)
+		memcpy(got, jwt.kid, AUTH_KID_LEN + 1);
+	st_jwt_cleanup(&jwt);
+	return rc;
+}
+
 START_TEST(claims_survive_signing_and_decoding)
 {
 	static const char *const roles[] = { "researcher", "viewer" };
 	char *token = sign_sample(1767225600, roles, 2,
 				  ST_SCOPE_READ | ST_SCOPE_WRITE | ST_SCOPE_DASHBOARD);
-	jwt_t *jwt = NULL;
-	char *json;
-	cJSON *doc;
+	EVP_PKEY *pub;
+	struct st_jwt jwt;
+	char text[1024], want[1024];
 
 	ck_assert_ptr_nonnull(token);
-	ck_assert_int_eq(
-		jwt_decode(&jwt, token, (const unsigned char *)pub_pem, (int)strlen(pub_pem)), 0);
-	ck_assert_int_eq(jwt_get_alg(jwt), JWT_ALG_RS256);
-	ck_assert_str_eq(jwt_get_header(jwt, "kid"), kid);
-	ck_assert_str_eq(jwt_get_header(jwt, "alg"), "RS256");
-	ck_assert_str_eq(jwt_get_grant(jwt, "iss"), "http://127.0.0.1:8000");
-	ck_assert_str_eq(jwt_get_grant(jwt, "aud"), "strata");
-	ck_assert_str_eq(jwt_get_grant(jwt, "sub"), "2b7c1a9e-4d6f-4e0a-9b1c-3f5e7d9a1b2c");
-	ck_assert_str_eq(jwt_get_grant(jwt, "jti"), "5f0e8d7c-6b5a-4e3d-8c2b-1a0f9e8d7c6b");
-	ck_assert_int_eq(jwt_get_grant_int(jwt, "iat"), 1767225600);
-	ck_assert_int_eq(jwt_get_grant_int(jwt, "exp"), 1767225600 + 900);
-	ck_assert_str_eq(jwt_get_grant(jwt, "scope"), "read write dashboard");
-	json = jwt_get_grants_json(jwt, "roles");
-	ck_assert_ptr_nonnull(json);
-	doc = cJSON_Parse(json);
-	ck_assert(cJSON_IsArray(doc));
-	ck_assert_int_eq(cJSON_GetArraySize(doc), 2);
-	ck_assert_str_eq(cJSON_GetArrayItem(doc, 0)->valuestring, "researcher");
-	ck_assert_str_eq(cJSON_GetArrayItem(doc, 1)->valuestring, "viewer");
-	cJSON_Delete(doc);
-	free(json);
-	jwt_free(jwt);
+	pub = read_pub(pub_pem);
+	ck_assert_int_eq(st_jwt_decode(token, strlen(token), &jwt), ST_JWT_OK);
+	ck_assert_int_eq(st_jwt_verify(&jwt, token, pub), ST_JWT_OK);
+	ck_assert_str_eq(jwt.kid, kid);
+	ck_assert_str_eq(jwt.alg, "RS256");
+	st_jwt_cleanup(&jwt);
+	/* the exact texts libjwt 1.10 wrote (members sorted, compact): tokens did not change */
+	part_text(token, 0, text, sizeof(text));
+	snprintf(want, sizeof(want), "{\"alg\":\"RS256\",\"kid\":\"%s\",\"typ\":\"JWT\"}", kid);
+	ck_assert_str_eq(text, want);
+	part_text(token, 1, text, sizeof(text));
+	ck_assert_str_eq(text,
+			 "{\"aud\":\"strata\",\"exp\":1767226500,\"iat\":1767225600,"
+			 "\"iss\":\"http://127.0.0.1:8000\","
+			 "\"jti\":\"5f0e8d7c-6b5a-4e3d-8c2b-1a0f9e8d7c6b\","
+			 "\"roles\":[\"researcher\",\"viewer\"],\"scope\":\"read write dashboard\","
+			 "\"sub\":\"2b7c1a9e-4d6f-4e0a-9b1c-3f5e7d9a1b2c\"}");
+	EVP_PKEY_free(pub);
 	st_free(token);
 }
 END_TEST
@@ -142,13 +166,15 @@ START_TEST(tampered_payload_fails_verification)
 	static const char *const roles[] = { "viewer" };
 	char *token = sign_sample(1767225600, roles, 1, ST_SCOPE_READ);
 	char *dot = strchr(token, '.');
-	jwt_t *jwt = NULL;
+	EVP_PKEY *pub = read_pub(pub_pem);
+	struct st_jwt jwt;
 
 	/* flip one character of the payload */
 	dot[5] = dot[5] == 'A' ? 'B' : 'A';
-	ck_assert_int_ne(
-		jwt_decode(&jwt, token, (const unsigned char *)pub_pem, (int)strlen(pub_pem)), 0);
-	ck_assert_ptr_null(jwt);
+	if (st_jwt_decode(token, strlen(token), &jwt) == ST_JWT_OK)
+		ck_assert_int_eq(st_jwt_verify(&jwt, token, pub), ST_JWT_SIGNATURE);
+	st_jwt_cleanup(&jwt);
+	EVP_PKEY_free(pub);
 	st_free(token);
 }
 END_TEST
@@ -174,6 +200,8 @@ START_TEST(header_check_refuses_other_algorithms)
 		"{\"alg\":\"RS256\",\"kid\":\"short\"}",
 		"{\"alg\":\"RS256\",\"kid\":17}",
 		"{\"kid\":\"0123456789abcdef\"}",
+		"{\"alg\":\"RS256\",\"kid\":\"0123456789abcdef\",\"alg\":\"HS256\"}",
+		"{\"alg\":\"RS256\",\"kid\":\"0123456789abcdef\",\"kid\":\"fedcba9876543210\"}",
 		"not json",
 	};
 	char token[512], got[AUTH_KID_LEN + 1];
@@ -405,6 +433,9 @@ START_TEST(key_names_count_characters)
 	ck_assert_uint_eq(auth_apikey_name_chars("\xc3\xa9t\xc3\xa9"), 3); /* "été" */
 	ck_assert_uint_eq(auth_apikey_name_chars("a\nb"), (size_t)-1);
 	ck_assert_uint_eq(auth_apikey_name_chars("tab\there"), (size_t)-1);
+	ck_assert_uint_eq(auth_apikey_name_chars("\xff\xfe"), (size_t)-1);     /* not UTF-8 */
+	ck_assert_uint_eq(auth_apikey_name_chars("a\xc2\x85"), (size_t)-1);    /* a C1 control */
+	ck_assert_uint_eq(auth_apikey_name_chars("\xed\xa0\x80"), (size_t)-1); /* a surrogate */
 }
 END_TEST
 

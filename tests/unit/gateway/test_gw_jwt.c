@@ -1,13 +1,14 @@
 /*
  * Unit tests for the gateway's JWT verification (jwks.c): RSA keys are generated here with
- * OpenSSL, published to the cache as a JWKS document, and tokens are signed with libjwt or put
- * together by hand. Every kind of forged or stale token is refused with its reason: alg none,
- * HS256 keyed with the public key's PEM, an HMAC signature under an RS256 header, expired,
- * wrong issuer or audience, a tampered payload, an unknown kid, a key of the same kid that is
- * not the published one, missing claims. The claim checks get their own table.
+ * OpenSSL, published to the cache as a JWKS document, and tokens are signed and put together
+ * by hand (jwt_fixture.c, plain OpenSSL). Every kind of forged or stale token is refused with
+ * its reason: alg named twice (RS256 then HS256, HMAC keyed with the public PEM), alg none,
+ * HS256 keyed with the public key's PEM, an HMAC signature under an RS256 header, a payload
+ * repeating sub or exp, expired, wrong issuer or audience, a tampered payload, an unknown kid, a
+ * key of the same kid that is not the published one, missing claims. The claim checks get their
+ * own table.
  */
 #include <check.h>
-#include <jwt.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
@@ -17,6 +18,7 @@
 #include <string.h>
 
 #include "gateway/authn_int.h"
+#include "jwt_fixture.h"
 #include "strata/encode.h"
 
 #define NOW      1767225600LL /* 2026-01-01T00:00:00Z */
@@ -28,20 +30,9 @@ static const struct gw_jwt_conf conf = { ISSUER, AUDIENCE, 30 };
 
 /* Made once in the parent before the tests fork. */
 static char *priv_a, *priv_b; /* PEM private keys: a is published, b is not */
-static char *pub_a;           /* PEM public key of a */
-static char *jwks_doc;        /* {"keys":[a as KID]} */
-
-static char *
-bio_text(BIO *bio)
-{
-	char *data = NULL;
-	long n = BIO_get_mem_data(bio, &data);
-	char *out = malloc((size_t)n + 1);
-
-	memcpy(out, data, (size_t)n);
-	out[n] = '\0';
-	return out;
-}
+static EVP_PKEY *key_a, *key_b;
+static char *pub_a;    /* PEM public key of a */
+static char *jwks_doc; /* {"keys":[a as KID]} */
 
 static void
 b64_bn(EVP_PKEY *pkey, const char *name, char *out, size_t cap)
@@ -74,30 +65,18 @@ make_jwks(EVP_PKEY *pkey, const char *kid)
 static void
 make_keys(void)
 {
-	EVP_PKEY *a = EVP_RSA_gen(2048), *b = EVP_RSA_gen(2048);
-	BIO *bio;
+	EVP_PKEY *a = ut_rsa_key(2048, &priv_a, &pub_a), *b = ut_rsa_key(2048, &priv_b, NULL);
 
-	ck_assert(a != NULL && b != NULL);
-	bio = BIO_new(BIO_s_mem());
-	PEM_write_bio_PrivateKey(bio, a, NULL, NULL, 0, NULL, NULL);
-	priv_a = bio_text(bio);
-	BIO_free(bio);
-	bio = BIO_new(BIO_s_mem());
-	PEM_write_bio_PrivateKey(bio, b, NULL, NULL, 0, NULL, NULL);
-	priv_b = bio_text(bio);
-	BIO_free(bio);
-	bio = BIO_new(BIO_s_mem());
-	PEM_write_bio_PUBKEY(bio, a);
-	pub_a = bio_text(bio);
-	BIO_free(bio);
+	key_a = a;
+	key_b = b;
 	jwks_doc = make_jwks(a, KID);
-	EVP_PKEY_free(a);
-	EVP_PKEY_free(b);
 }
 
 static void
 free_keys(void)
 {
+	EVP_PKEY_free(key_a);
+	EVP_PKEY_free(key_b);
 	free(priv_a);
 	free(priv_b);
 	free(pub_a);
@@ -149,24 +128,24 @@ claims(const char *name, const char *value)
 	return out;
 }
 
-/* Signs payload with libjwt: alg with key (PEM or HMAC secret), kid in the header. */
-static char *
-sign(jwt_alg_t alg, const char *key, const char *kid, const char *payload)
-{
-	jwt_t *jwt = NULL;
-	char *token, *copy;
+enum alg { RS256, HS256 };
 
-	ck_assert_int_eq(jwt_new(&jwt), 0);
-	ck_assert_int_eq(jwt_add_grants_json(jwt, payload), 0);
+/* Signs payload by hand: RS256 with the private key (priv_a or priv_b), or HS256 keyed with
+ * the text of key (a PEM); kid in the header unless NULL. */
+static char *
+sign(enum alg alg, const char *key, const char *kid, const char *payload)
+{
+	char header[160];
+
 	if (kid != NULL)
-		ck_assert_int_eq(jwt_add_header(jwt, "kid", kid), 0);
-	ck_assert_int_eq(jwt_set_alg(jwt, alg, (const unsigned char *)key, (int)strlen(key)), 0);
-	token = jwt_encode_str(jwt);
-	ck_assert_ptr_nonnull(token);
-	copy = strdup(token);
-	free(token);
-	jwt_free(jwt);
-	return copy;
+		snprintf(header, sizeof(header), "{\"alg\":\"%s\",\"kid\":\"%s\",\"typ\":\"JWT\"}",
+			 alg == RS256 ? "RS256" : "HS256", kid);
+	else
+		snprintf(header, sizeof(header), "{\"alg\":\"%s\",\"typ\":\"JWT\"}",
+			 alg == RS256 ? "RS256" : "HS256");
+	if (alg == HS256)
+		return ut_jwt_hs256(header, payload, key);
+	return ut_jwt_rs256(header, payload, key == priv_a ? key_a : key_b);
 }
 
 static char *
@@ -183,14 +162,7 @@ b64(const char *text)
 static char *
 by_hand(const char *header, const char *payload, const char *sig)
 {
-	char *h = b64(header), *p = b64(payload);
-	size_t n = strlen(h) + strlen(p) + strlen(sig) + 3;
-	char *out = malloc(n);
-
-	snprintf(out, n, "%s.%s.%s", h, p, sig);
-	free(h);
-	free(p);
-	return out;
+	return ut_jwt_with_sig(header, payload, sig);
 }
 
 static enum gw_jwt_result
@@ -216,7 +188,7 @@ refused(const char *token, enum gw_jwt_result want)
 START_TEST(valid_token)
 {
 	char *payload = claims(NULL, NULL);
-	char *token = sign(JWT_ALG_RS256, priv_a, KID, payload);
+	char *token = sign(RS256, priv_a, KID, payload);
 	struct gw_jwt_claims out;
 
 	ck_assert_int_eq(verify(token, &out), GW_JWT_OK);
@@ -233,7 +205,7 @@ START_TEST(alg_none)
 {
 	char *payload = claims(NULL, NULL);
 	char *token = by_hand("{\"alg\":\"none\",\"kid\":\"" KID "\"}", payload, "");
-	char *token2 = by_hand("{\"alg\":\"none\",\"kid\":\"" KID "\"}", payload, "x");
+	char *token2 = by_hand("{\"alg\":\"none\",\"kid\":\"" KID "\"}", payload, "eA");
 
 	refused(token, GW_JWT_ALG);
 	refused(token2, GW_JWT_ALG);
@@ -246,7 +218,7 @@ END_TEST
 START_TEST(hs256_keyed_with_public_pem)
 {
 	char *payload = claims(NULL, NULL);
-	char *token = sign(JWT_ALG_HS256, pub_a, KID, payload);
+	char *token = sign(HS256, pub_a, KID, payload);
 
 	refused(token, GW_JWT_ALG);
 	free(token);
@@ -258,7 +230,7 @@ START_TEST(hmac_signature_under_rs256_header)
 {
 	/* the HS256 token's signature with its header swapped for an RS256 one */
 	char *payload = claims(NULL, NULL);
-	char *hs = sign(JWT_ALG_HS256, pub_a, KID, payload);
+	char *hs = sign(HS256, pub_a, KID, payload);
 	char *forged = by_hand("{\"alg\":\"RS256\",\"typ\":\"JWT\",\"kid\":\"" KID "\"}", payload,
 			       strrchr(hs, '.') + 1);
 
@@ -269,6 +241,48 @@ START_TEST(hmac_signature_under_rs256_header)
 }
 END_TEST
 
+/*
+ * The forgery of the issue: alg named twice, RS256 for our check and HS256 for a parser that
+ * keeps the last member, the HMAC keyed with the public PEM. Refused as malformed (a repeated
+ * key); and what that other parser would have read, an HS256 header, is refused by the
+ * algorithm pin even over a genuine RSA signature.
+ */
+START_TEST(twice_named_alg)
+{
+	char *payload = claims(NULL, NULL);
+	char *forged = ut_jwt_hs256("{\"alg\":\"RS256\",\"typ\":\"JWT\",\"kid\":\"" KID
+				    "\",\"alg\":\"HS256\"}",
+				    payload, pub_a);
+	char *relabelled = ut_jwt_rs256("{\"alg\":\"HS256\",\"typ\":\"JWT\",\"kid\":\"" KID "\"}",
+					payload, key_a);
+
+	refused(forged, GW_JWT_MALFORMED);
+	refused(relabelled, GW_JWT_ALG);
+	free(forged);
+	free(relabelled);
+	free(payload);
+}
+END_TEST
+
+START_TEST(payload_repeats_a_claim)
+{
+	static const char *const twice[] = { "sub", "exp" };
+
+	for (size_t i = 0; i < ST_ARRAY_LEN(twice); i++) {
+		char *payload = claims(NULL, NULL), *token;
+		size_t n = strlen(payload);
+
+		/* the claim again, last: a parser keeping the last member would read this one */
+		snprintf(payload + n - 1, 1024 - n + 1, ",\"%s\":%s}", twice[i],
+			 i == 0 ? "\"admin\"" : "4102444800");
+		token = sign(RS256, priv_a, KID, payload);
+		refused(token, GW_JWT_MALFORMED);
+		free(token);
+		free(payload);
+	}
+}
+END_TEST
+
 START_TEST(expired)
 {
 	char exp[32];
@@ -276,7 +290,7 @@ START_TEST(expired)
 
 	snprintf(exp, sizeof(exp), "%lld", NOW - 31); /* beyond the 30 s leeway */
 	payload = claims("exp", exp);
-	token = sign(JWT_ALG_RS256, priv_a, KID, payload);
+	token = sign(RS256, priv_a, KID, payload);
 	refused(token, GW_JWT_EXPIRED);
 	free(token);
 	free(payload);
@@ -286,7 +300,7 @@ END_TEST
 START_TEST(wrong_issuer)
 {
 	char *payload = claims("iss", "\"http://evil.example\"");
-	char *token = sign(JWT_ALG_RS256, priv_a, KID, payload);
+	char *token = sign(RS256, priv_a, KID, payload);
 
 	refused(token, GW_JWT_ISSUER);
 	free(token);
@@ -297,7 +311,7 @@ END_TEST
 START_TEST(wrong_audience)
 {
 	char *payload = claims("aud", "\"other\"");
-	char *token = sign(JWT_ALG_RS256, priv_a, KID, payload);
+	char *token = sign(RS256, priv_a, KID, payload);
 
 	refused(token, GW_JWT_AUDIENCE);
 	free(token);
@@ -310,7 +324,7 @@ START_TEST(tampered_payload)
 	/* the original's signature over a payload granting admin */
 	char *payload = claims(NULL, NULL);
 	char *more = claims("scope", "\"read write admin dashboard\"");
-	char *token = sign(JWT_ALG_RS256, priv_a, KID, payload);
+	char *token = sign(RS256, priv_a, KID, payload);
 	char *p2 = b64(more);
 	const char *dot1 = strchr(token, '.'), *dot2 = strrchr(token, '.');
 	size_t n = strlen(token) + strlen(p2) + 1;
@@ -329,8 +343,8 @@ END_TEST
 START_TEST(unknown_kid)
 {
 	char *payload = claims(NULL, NULL);
-	char *token = sign(JWT_ALG_RS256, priv_a, "fedcba9876543210", payload);
-	char *nokid = sign(JWT_ALG_RS256, priv_a, NULL, payload);
+	char *token = sign(RS256, priv_a, "fedcba9876543210", payload);
+	char *nokid = sign(RS256, priv_a, NULL, payload);
 
 	refused(token, GW_JWT_UNKNOWN_KID);
 	refused(nokid, GW_JWT_UNKNOWN_KID);
@@ -343,7 +357,7 @@ END_TEST
 START_TEST(same_kid_other_key)
 {
 	char *payload = claims(NULL, NULL);
-	char *token = sign(JWT_ALG_RS256, priv_b, KID, payload);
+	char *token = sign(RS256, priv_b, KID, payload);
 
 	refused(token, GW_JWT_SIGNATURE);
 	free(token);
@@ -357,7 +371,7 @@ START_TEST(missing_claims)
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		char *payload = claims(names[i], NULL);
-		char *token = sign(JWT_ALG_RS256, priv_a, KID, payload);
+		char *token = sign(RS256, priv_a, KID, payload);
 
 		refused(token, GW_JWT_CLAIMS);
 		free(token);
@@ -383,7 +397,7 @@ START_TEST(malformed)
 		ck_assert_msg(res == GW_JWT_MALFORMED || res == GW_JWT_ALG, "'%s': %s", tokens[i],
 			      gw_jwt_reason(res));
 	}
-	refused(nosig, GW_JWT_MALFORMED);
+	refused(nosig, GW_JWT_SIGNATURE); /* decodes; no signature verifies */
 	refused(notjson, GW_JWT_MALFORMED);
 	memset(huge, 'a', 8999);
 	huge[8999] = '\0';
@@ -524,6 +538,8 @@ gw_jwt_suite(void)
 	tcase_add_unchecked_fixture(tokens, make_keys, free_keys);
 	tcase_set_timeout(tokens, 30);
 	tcase_add_test(tokens, valid_token);
+	tcase_add_test(tokens, twice_named_alg);
+	tcase_add_test(tokens, payload_repeats_a_claim);
 	tcase_add_test(tokens, alg_none);
 	tcase_add_test(tokens, hs256_keyed_with_public_pem);
 	tcase_add_test(tokens, hmac_signature_under_rs256_header);

@@ -1,25 +1,28 @@
 /*
  * Unit tests for the GCRA arithmetic of ratelimit.c (gw_gcra_step, the C twin of its Lua
- * script): the first request, a burst used up, the refill one period later, a full refill, the
- * clock going backwards, and a limit of one.
+ * script): the shared table of cases (gcra_cases.h, which the integration test runs through
+ * the script in the real Redis), then sequences of steps: a burst used up and refilled, and
+ * the health class's rate.
  */
 #include <check.h>
 
 #include "gateway/authn_int.h"
+#include "gateway/gcra_cases.h"
 
-#define NOW    1767225600000000LL /* 2026-01-01T00:00:00Z in microseconds */
-#define MINUTE 60000000LL
+#define NOW    GCRA_NOW
+#define MINUTE GCRA_MINUTE
 
-START_TEST(first_request)
+START_TEST(case_table)
 {
-	int64_t period = MINUTE / 100;
-	struct gw_gcra g = gw_gcra_step(NOW, 0, period, 100);
+	const struct gcra_case *c = &gcra_cases[_i];
+	struct gw_gcra g = gw_gcra_step(c->now_us, c->stored_us, c->period_us, c->burst);
 
-	ck_assert(g.allowed);
-	ck_assert_int_eq(g.remaining, 99);
-	ck_assert_int_eq(g.tat_us, NOW + period);
-	ck_assert_int_eq(g.reset_us, period);
-	ck_assert_int_eq(g.retry_us, 0);
+	ck_assert_msg(g.allowed == c->allowed, "%s: allowed %d", c->name, g.allowed);
+	ck_assert_msg(g.tat_us == c->tat_us, "%s: tat %lld", c->name, (long long)g.tat_us);
+	ck_assert_msg(g.remaining == c->remaining, "%s: remaining %lld", c->name,
+		      (long long)g.remaining);
+	ck_assert_msg(g.reset_us == c->reset_us, "%s: reset %lld", c->name, (long long)g.reset_us);
+	ck_assert_msg(g.retry_us == c->retry_us, "%s: retry %lld", c->name, (long long)g.retry_us);
 }
 END_TEST
 
@@ -63,52 +66,6 @@ START_TEST(burst_exhausted_then_refill)
 }
 END_TEST
 
-START_TEST(partial_use)
-{
-	int64_t period = MINUTE / 100;
-	/* 10 requests' worth of TAT ahead: 89 left after this one */
-	struct gw_gcra g = gw_gcra_step(NOW, NOW + 10 * period, period, 100);
-
-	ck_assert(g.allowed);
-	ck_assert_int_eq(g.remaining, 89);
-	ck_assert_int_eq(g.reset_us, 11 * period);
-}
-END_TEST
-
-START_TEST(clock_backwards)
-{
-	int64_t period = MINUTE / 100;
-	struct gw_gcra g;
-
-	/* a TAT an hour ahead (the clock stepped back an hour): clamped to one full burst, so the
-	 * caller waits one period, not an hour */
-	g = gw_gcra_step(NOW, NOW + 60 * MINUTE, period, 100);
-	ck_assert(!g.allowed);
-	ck_assert_int_eq(g.retry_us, period);
-	ck_assert_int_eq(g.reset_us, MINUTE);
-	ck_assert_int_eq(g.tat_us, NOW + MINUTE);
-
-	/* a small step back behaves like a partly used burst */
-	g = gw_gcra_step(NOW, NOW + 5000000, period, 100);
-	ck_assert(g.allowed);
-	ck_assert_int_eq(g.remaining, 90);
-}
-END_TEST
-
-START_TEST(limit_of_one)
-{
-	struct gw_gcra g = gw_gcra_step(NOW, 0, MINUTE, 1);
-
-	ck_assert(g.allowed);
-	ck_assert_int_eq(g.remaining, 0);
-	g = gw_gcra_step(NOW + 1, g.tat_us, MINUTE, 1);
-	ck_assert(!g.allowed);
-	ck_assert_int_eq(g.retry_us, MINUTE - 1);
-	g = gw_gcra_step(NOW + MINUTE, NOW + MINUTE, MINUTE, 1);
-	ck_assert(g.allowed);
-}
-END_TEST
-
 START_TEST(health_class_rate)
 {
 	int64_t period = MINUTE / 200, tat = 0;
@@ -145,11 +102,8 @@ gw_ratelimit_suite(void)
 	Suite *s = suite_create("gw_ratelimit");
 	TCase *tc = tcase_create("gcra");
 
-	tcase_add_test(tc, first_request);
+	tcase_add_loop_test(tc, case_table, 0, (int)ST_ARRAY_LEN(gcra_cases));
 	tcase_add_test(tc, burst_exhausted_then_refill);
-	tcase_add_test(tc, partial_use);
-	tcase_add_test(tc, clock_backwards);
-	tcase_add_test(tc, limit_of_one);
 	tcase_add_test(tc, health_class_rate);
 	suite_add_tcase(s, tc);
 	return s;

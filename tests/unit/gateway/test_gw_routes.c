@@ -2,8 +2,8 @@
  * Unit tests for the gateway's routing and the pure parts of its proxy: which service owns a
  * public path (prefix boundaries, the longer prefix first, /internal never), the access and
  * scopes of each route, the rate-limit class, which headers stop at the gateway, how a path
- * is written back into a URL, the client address, CORS origins, and reading figures out of
- * Prometheus labels and pages.
+ * is written back into a URL, CORS origins, and reading figures out of Prometheus labels and
+ * pages. The client's address is libcommon's (test_http_client_addr.c).
  */
 #include <check.h>
 #include <string.h>
@@ -206,27 +206,6 @@ START_TEST(path_table)
 }
 END_TEST
 
-static const struct {
-	const char *x_real_ip, *want;
-} addrs[] = {
-	{ "203.0.113.7", "203.0.113.7" },
-	{ "2001:db8::1", "2001:db8::1" },
-	{ "::ffff:10.0.0.1", "::ffff:10.0.0.1" },
-	{ NULL, "10.9.8.7" },
-	{ "", "10.9.8.7" },
-	{ "unknown", "10.9.8.7" },
-	{ "1.2.3.4, 5.6.7.8", "10.9.8.7" },
-	{ "1.2.3.4\r\nX: y", "10.9.8.7" },
-	{ "12345", "10.9.8.7" },
-	{ "1111:2222:3333:4444:5555:6666:7777:8888:9999:aaaa", "10.9.8.7" },
-};
-
-START_TEST(client_addr_table)
-{
-	ck_assert_str_eq(gw_pick_client_addr(addrs[_i].x_real_ip, "10.9.8.7"), addrs[_i].want);
-}
-END_TEST
-
 START_TEST(origins)
 {
 	char a[] = "https://app.example.org", b[] = "http://localhost:3000";
@@ -324,7 +303,6 @@ gw_routes_suite(void)
 	tcase_add_test(tc, classes);
 	tcase_add_loop_test(tc, header_table, 0, (int)(sizeof(headers) / sizeof(headers[0])));
 	tcase_add_loop_test(tc, path_table, 0, (int)(sizeof(paths) / sizeof(paths[0])));
-	tcase_add_loop_test(tc, client_addr_table, 0, (int)(sizeof(addrs) / sizeof(addrs[0])));
 	tcase_add_test(tc, origins);
 	tcase_add_loop_test(tc, label_table, 0, (int)(sizeof(labels) / sizeof(labels[0])));
 	tcase_add_test(tc, label_too_long);

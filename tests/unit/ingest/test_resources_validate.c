@@ -1,6 +1,6 @@
 /*
- * Unit tests for the ingest resources' pure validators (resources_validate.c): text length in
- * characters, device names, project settings (category_weights), list cursors.
+ * Unit tests for the ingest resources' pure validators (resources_validate.c): device names,
+ * project settings (category_weights), and the field-table checks made of them; list cursors.
  */
 #include <check.h>
 
@@ -8,21 +8,6 @@
 #include <string.h>
 
 #include "ingest/ingest.h"
-
-START_TEST(text_chars)
-{
-	ck_assert_uint_eq(ingest_text_chars(""), 0);
-	ck_assert_uint_eq(ingest_text_chars("abc"), 3);
-	ck_assert_uint_eq(ingest_text_chars("caf\xc3\xa9"), 4);              /* café */
-	ck_assert_uint_eq(ingest_text_chars("\xe6\x97\xa5\xe6\x9c\xac"), 2); /* 日本 */
-	ck_assert_uint_eq(ingest_text_chars("\xf0\x9f\x98\x80"), 1);         /* an emoji */
-	ck_assert_uint_eq(ingest_text_chars("a\nb"), (size_t)-1);
-	ck_assert_uint_eq(ingest_text_chars("a\x7f"), (size_t)-1);
-	ck_assert_uint_eq(ingest_text_chars("\xc3"), (size_t)-1);     /* cut sequence */
-	ck_assert_uint_eq(ingest_text_chars("\xc0\xaf"), (size_t)-1); /* overlong */
-	ck_assert_uint_eq(ingest_text_chars("\xff"), (size_t)-1);
-}
-END_TEST
 
 START_TEST(device_names)
 {
@@ -102,10 +87,33 @@ START_TEST(settings_bounded)
 }
 END_TEST
 
+/* The checks the field tables use say the same as the validators they wrap. */
+START_TEST(field_checks)
+{
+	struct st_json_errs errs;
+	cJSON *good = cJSON_CreateString("dev-1"), *bad = cJSON_CreateString("a b");
+	cJSON *num = cJSON_CreateNumber(1);
+	cJSON *weights = cJSON_Parse("{\"category_weights\":{\"memory\":-1}}");
+
+	st_json_errs_init(&errs);
+	ck_assert(ingest_device_ok(good, "device", &errs));
+	ck_assert(!ingest_device_ok(bad, "device", &errs));
+	ck_assert(!ingest_device_ok(num, "device", &errs));
+	ck_assert_uint_eq(errs.total, 0); /* the field's detail speaks for it */
+	ck_assert(!ingest_settings_ok(weights, "settings", &errs));
+	ck_assert_uint_eq(errs.total, 1);
+	ck_assert_str_eq(errs.items[0].field, "settings.category_weights.memory");
+	cJSON_Delete(good);
+	cJSON_Delete(bad);
+	cJSON_Delete(num);
+	cJSON_Delete(weights);
+}
+END_TEST
+
 START_TEST(cursor_round_trip)
 {
 	const char *id = "0b5c7a9e-2f4d-4d7e-9a1c-3e6f8b2d1c40";
-	char cur[INGEST_CURSOR_MAX], micros[24], out[INGEST_UUID_LEN];
+	char cur[128], micros[24], out[INGEST_UUID_LEN];
 
 	st_cursor_encode("1767225600125000", id, cur, sizeof(cur));
 	ck_assert(cur[0] != '\0');
@@ -127,10 +135,10 @@ resources_validate_suite(void)
 	Suite *s = suite_create("resources_validate");
 	TCase *tc = tcase_create("pure");
 
-	tcase_add_test(tc, text_chars);
 	tcase_add_test(tc, device_names);
 	tcase_add_test(tc, settings);
 	tcase_add_test(tc, settings_bounded);
+	tcase_add_test(tc, field_checks);
 	tcase_add_test(tc, cursor_round_trip);
 	suite_add_tcase(s, tc);
 	return s;

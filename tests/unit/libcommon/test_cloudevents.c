@@ -221,6 +221,37 @@ START_TEST(parse_small_error_buffer)
 }
 END_TEST
 
+/* The head for callers that write their own data: it parses back whole once the data and the
+ * closing brace follow, attributes escaped; too small a buffer gives 0, never a cut head. */
+START_TEST(head_with_own_data)
+{
+	const char *subject = "a \"quoted\"\nsubject\\";
+	const cJSON *got = NULL;
+	char buf[ST_CLOUDEVENT_HEAD_MAX + 64], err[128];
+	size_t n = st_cloudevent_head("/strata/ingest", "strata.readings.batch", subject, true, buf,
+				      sizeof(buf));
+	cJSON *ev;
+
+	ck_assert_uint_gt(n, 0);
+	ck_assert_uint_eq(strlen(buf), n);
+	ck_assert(n + 10 < sizeof(buf));
+	memcpy(buf + n, "{\"x\":[1]}}", 10);
+	ev = st_cloudevent_parse(buf, n + 10, &got, err, sizeof(err));
+	ck_assert_msg(ev != NULL, "%s", err);
+	ck_assert_str_eq(str_attr(ev, "subject"), subject);
+	ck_assert_str_eq(str_attr(ev, "type"), "strata.readings.batch");
+	ck_assert_int_eq(cJSON_GetArrayItem(cJSON_GetObjectItem(got, "x"), 0)->valueint, 1);
+	cJSON_Delete(ev);
+	n = st_cloudevent_head("/s", "t", NULL, false, buf, sizeof(buf));
+	ev = st_cloudevent_parse(buf, n, &got, err, sizeof(err));
+	ck_assert_msg(ev != NULL, "%s", err);
+	ck_assert_ptr_null(got);
+	cJSON_Delete(ev);
+	ck_assert_uint_eq(st_cloudevent_head("/s", "t", NULL, true, buf, 60), 0);
+	ck_assert_uint_eq(st_cloudevent_head("", "t", NULL, true, buf, sizeof(buf)), 0);
+}
+END_TEST
+
 Suite *
 cloudevents_suite(void)
 {
@@ -234,6 +265,7 @@ cloudevents_suite(void)
 	tcase_add_test(tc, parse_honours_length);
 	tcase_add_loop_test(tc, parse_table, 0, (int)ST_ARRAY_LEN(cases));
 	tcase_add_test(tc, parse_small_error_buffer);
+	tcase_add_test(tc, head_with_own_data);
 	suite_add_tcase(s, tc);
 	return s;
 }

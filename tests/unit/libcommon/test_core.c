@@ -1,5 +1,7 @@
 /*
- * Unit tests for core.h: RFC 3339 parsing (and its agreement with formatting), UUIDs, errors.
+ * Unit tests for core.h: RFC 3339 parsing in milliseconds and microseconds (offsets, leap
+ * years, fractions, what the gateway's old sscanf got wrong) and its agreement with formatting,
+ * UUIDs, errors.
  */
 #include <check.h>
 #include <string.h>
@@ -32,7 +34,144 @@ static const struct {
 	{ "2026-01-01T00:00:00Zjunk", false, 0 },
 	{ "2026-1-01T00:00:00Z", false, 0 },
 	{ "", false, 0 },
+	/* offsets, both signs, with minutes, at the extremes */
+	{ "2026-01-01T05:30:00+05:30", true, 1767225600000 },
+	{ "2025-12-31T14:00:00-10:00", true, 1767225600000 },
+	{ "2026-01-01T23:59:00+23:59", true, 1767225600000 },
+	{ "2026-01-01T00:00:00-00:00", true, 1767225600000 },
+	{ "2026-01-01T00:00:00+24:00", false, 0 },
+	{ "2026-01-01T00:00:00+09:60", false, 0 },
+	{ "2026-01-01T00:00:00+09", false, 0 },
+	{ "2026-01-01T00:00:00+9:00", false, 0 },
+	{ "2026-01-01T00:00:00 +09:00", false, 0 },
+	/* leap years: every 4, not every 100, every 400 */
+	{ "2000-02-29T00:00:00Z", true, 951782400000 },
+	{ "1900-02-29T00:00:00Z", false, 0 },
+	{ "2100-02-29T00:00:00Z", false, 0 },
+	{ "2028-02-29T23:59:59.999Z", true, 1835481599999 },
+	{ "2026-04-31T00:00:00Z", false, 0 },
+	{ "2026-12-31T23:59:59Z", true, 1798761599000 },
+	/* fractions */
+	{ "2026-01-01T00:00:00.9999Z", true, 1767225600999 }, /* dropped, never rounded up */
+	{ "2026-01-01T00:00:00.000Z", true, 1767225600000 },
+	{ "2026-01-01T00:00:00,5Z", false, 0 },
+	{ "2026-01-01T00:00:00.5.5Z", false, 0 },
+	{ "2026-01-01T00:00:00.+01:00", false, 0 },
+	/* what the gateway's sscanf("%4d-%2d-%2dT%2d:%2d:%2d") took and got wrong */
+	{ "2026-01-01T09:00:00+09:00", true, 1767225600000 }, /* it ignored the offset */
+	{ "2026-02-30T00:00:00Z", false, 0 },                 /* timegm made it March 2 */
+	{ "2026-01-01T00:00:61Z", false, 0 },                 /* ... and this 00:01:01 */
+	{ "2016-12-31T23:59:60Z", true, 1483228800000 },      /* a leap second: the next one */
+	{ "2026-1-1T0:0:0Z", false, 0 },                      /* one-digit fields */
+	{ " 2026-01-01T00:00:00Z", false, 0 },                /* leading space */
+	{ "2026-01-01T00:00:00", false, 0 },                  /* no zone at all */
+	{ "2026-01-01T00:00:00+09:00junk", false, 0 },
+	{ "+2026-01-01T00:00:00Z", false, 0 },
+	{ "-001-01-01T00:00:00Z", false, 0 },
+	{ "0000-01-01T00:00:00Z", true, -62167219200000 },
+	{ "9999-12-31T23:59:59.999Z", true, 253402300799999 },
 };
+
+/* The microsecond reader: the same grammar over a length, digits below a microsecond refused. */
+static const struct {
+	const char *text;
+	bool ok;
+	int64_t us;
+} times_us[] = {
+	{ "1970-01-01T00:00:00Z", true, 0 },
+	{ "2026-01-01T00:00:00.125Z", true, INT64_C(1767225600125000) },
+	{ "2026-01-01T00:00:00.000001Z", true, INT64_C(1767225600000001) },
+	{ "2026-01-01T09:00:00+09:00", true, INT64_C(1767225600000000) },
+	{ "2025-12-31T19:30:00.5-04:30", true, INT64_C(1767225600500000) },
+	{ "2026-01-01t00:00:00z", true, INT64_C(1767225600000000) },
+	{ "2024-02-29T12:00:00Z", true, INT64_C(1709208000000000) },
+	{ "2026-01-01T00:00:00.123456000Z", true, INT64_C(1767225600123456) }, /* zeros beyond */
+	{ "2026-01-01T00:00:00.1234567Z", false, 0 }, /* below a microsecond: refused */
+	{ "2026-01-01T00:00:00.0000001Z", false, 0 },
+	{ "1969-12-31T23:59:59.999999Z", true, -1 },
+	{ "2023-02-29T00:00:00Z", false, 0 },
+	{ "2026-13-01T00:00:00Z", false, 0 },
+	{ "2026-01-01T24:00:00Z", false, 0 },
+	{ "2026-01-01T00:00:60Z", false, 0 },
+	{ "2026-01-01T00:00:00", false, 0 },
+	{ "2026-01-01 00:00:00Z", false, 0 },
+	{ "2026-01-01T00:00:00.Z", false, 0 },
+	{ "2026-01-01T00:00:00+0900", false, 0 },
+	{ "", false, 0 },
+	{ "yesterday", false, 0 },
+};
+
+START_TEST(rfc3339_us_parse_table)
+{
+	int64_t us = 42;
+	size_t len = strlen(times_us[_i].text);
+	bool ok = st_time_parse_rfc3339_us(times_us[_i].text, len, &us);
+
+	ck_assert_msg(ok == times_us[_i].ok, "%s", times_us[_i].text);
+	if (ok)
+		ck_assert_msg(us == times_us[_i].us, "%s: %lld", times_us[_i].text, (long long)us);
+	ck_assert(st_time_parse_rfc3339_us(times_us[_i].text, len, NULL) == times_us[_i].ok);
+	/* the length is the end: one byte fewer is never the same time, one more (the NUL) no
+	 * time at all */
+	if (len > 0)
+		ck_assert(!st_time_parse_rfc3339_us(times_us[_i].text, len - 1, &us) ||
+			  !times_us[_i].ok || us != times_us[_i].us);
+	ck_assert(!st_time_parse_rfc3339_us(times_us[_i].text, len + 1, NULL));
+}
+END_TEST
+
+/* The millisecond reader agrees with the microsecond one wherever both accept. */
+START_TEST(rfc3339_readers_agree)
+{
+	for (size_t i = 0; i < ST_ARRAY_LEN(times); i++) {
+		int64_t ms, us;
+		bool a = st_time_parse_rfc3339(times[i].text, &ms);
+		bool b = st_time_parse_rfc3339_us(times[i].text, strlen(times[i].text), &us);
+
+		if (a && b)
+			ck_assert_msg(us / 1000 - (us % 1000 < 0) == ms, "%s", times[i].text);
+		if (b)
+			ck_assert_msg(a, "%s", times[i].text);
+	}
+}
+END_TEST
+
+START_TEST(rfc3339_us_format)
+{
+	static const struct {
+		int64_t us;
+		const char *text;
+	} cases[] = {
+		{ INT64_C(1767225600125000), "2026-01-01T00:00:00.125Z" },
+		{ INT64_C(1767225600000001), "2026-01-01T00:00:00.000001Z" },
+		{ 0, "1970-01-01T00:00:00.000Z" },
+		{ -1, "1969-12-31T23:59:59.999999Z" },
+		{ INT64_C(951782400000000), "2000-02-29T00:00:00.000Z" },
+		{ INT64_C(253402300799999999), "9999-12-31T23:59:59.999999Z" },
+	};
+	char buf[40];
+
+	for (size_t i = 0; i < ST_ARRAY_LEN(cases); i++) {
+		int64_t back = 0;
+		size_t n = st_time_format_rfc3339_us(cases[i].us, buf, sizeof(buf));
+
+		ck_assert_str_eq(buf, cases[i].text);
+		ck_assert_uint_eq(n, strlen(cases[i].text));
+		ck_assert(st_time_parse_rfc3339_us(buf, n, &back));
+		ck_assert(back == cases[i].us);
+	}
+	/* too small a buffer: nothing, never a cut time */
+	ck_assert_uint_eq(st_time_format_rfc3339_us(0, buf, 10), 0);
+	ck_assert_str_eq(buf, "");
+	for (int64_t t = 0; t < INT64_C(7258118400000000); t += INT64_C(86399999997) * 7) {
+		int64_t back;
+		size_t n = st_time_format_rfc3339_us(t, buf, sizeof(buf));
+
+		ck_assert(st_time_parse_rfc3339_us(buf, n, &back));
+		ck_assert_msg(back == t, "%s", buf);
+	}
+}
+END_TEST
 
 START_TEST(rfc3339_parse_table)
 {
@@ -111,6 +250,9 @@ core_suite(void)
 
 	tcase_add_loop_test(tc, rfc3339_parse_table, 0, (int)ST_ARRAY_LEN(times));
 	tcase_add_test(tc, rfc3339_format_then_parse);
+	tcase_add_loop_test(tc, rfc3339_us_parse_table, 0, (int)ST_ARRAY_LEN(times_us));
+	tcase_add_test(tc, rfc3339_readers_agree);
+	tcase_add_test(tc, rfc3339_us_format);
 	tcase_add_test(tc, uuid_v4_shape);
 	tcase_add_test(tc, errf_and_names);
 	tcase_add_test(tc, uuid_valid);

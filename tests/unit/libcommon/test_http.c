@@ -1,7 +1,7 @@
 /*
  * Unit tests for the pure parts of the HTTP module (http_route.c, http_problem.c, http_req.c):
  * route matching and the values of path parameters, pattern validation, RFC 9457 problem
- * documents, request id validation, reason phrases, and what an answer does with a request
+ * documents, reason phrases, and what an answer does with a request
  * body it leaves unread (close or keep the connection, how long to read and drop the rest).
  * No server is started.
  */
@@ -339,42 +339,7 @@ START_TEST(problem_len_may_be_null)
 }
 END_TEST
 
-/* ---- request ids and reason phrases ---- */
-
-static const struct {
-	const char *id;
-	bool ok;
-} ids[] = {
-	{ "abc", true },         { "0f8e2a4c-9b1d-4c3e-8f7a-123456789abc", true },
-	{ "A-Z_a.z:0-9", true }, { "x", true },
-	{ "", false },           { "a b", false },
-	{ "a/b", false },        { "a;b", false },
-	{ "a\nb", false },       { "a\"b", false },
-	{ "a@b", false },        { "caf\xc3\xa9", false },
-	{ "tab\t", false },
-};
-
-START_TEST(request_id_table)
-{
-	ck_assert_msg(st_http_request_id_ok(ids[_i].id) == ids[_i].ok, "'%s'", ids[_i].id);
-}
-END_TEST
-
-START_TEST(request_id_length_edges)
-{
-	char id[80];
-
-	memset(id, 'a', sizeof(id));
-	id[64] = '\0';
-	ck_assert(st_http_request_id_ok(id)); /* 64: the longest */
-	id[64] = 'a';
-	id[65] = '\0';
-	ck_assert(!st_http_request_id_ok(id));
-	id[65] = 'a';
-	id[79] = '\0';
-	ck_assert(!st_http_request_id_ok(id));
-}
-END_TEST
+/* ---- reason phrases ---- */
 
 static const struct {
 	int status;
@@ -407,6 +372,37 @@ END_TEST
 
 bool http_answer_closes(bool held, int64_t left);
 bool http_linger_more(size_t dropped, int64_t elapsed_ms);
+bool http_head_lines_ok(const char *lines);
+
+/* Header lines a caller composed for st_http_stream_begin_head: each a name, a colon and a
+ * value ended by CRLF; no bare CR or LF, no empty line, no framing of their own. */
+static const struct {
+	const char *lines;
+	bool ok;
+} head_lines[] = {
+	{ "", true },
+	{ "X-A: 1\r\n", true },
+	{ "X-A: 1\r\nX-B:\r\nSet-Cookie: a=b; Path=/\r\n", true },
+	{ "X-A: 1", false },
+	{ "X-A: 1\n", false },
+	{ "X-A: 1\nX-B: 2\r\n", false },
+	{ "X-A: 1\rX-B: 2\r\n", false },
+	{ "X-A: 1\r\n\r\nX-B: 2\r\n", false },
+	{ "\r\n", false },
+	{ ": 1\r\n", false },
+	{ "X A: 1\r\n", false },
+	{ "X-A\r\n", false },
+	{ "Content-Length: 5\r\n", false },
+	{ "X-A: 1\r\ncontent-length: 5\r\n", false },
+	{ "Transfer-Encoding: chunked\r\n", false },
+	{ "Content-Length-X: 5\r\n", true },
+};
+
+START_TEST(head_lines_table)
+{
+	ck_assert_msg(http_head_lines_ok(head_lines[_i].lines) == head_lines[_i].ok, "case %d", _i);
+}
+END_TEST
 
 #define MIB (1024 * 1024)
 
@@ -476,13 +472,12 @@ http_suite(void)
 	tcase_add_test(problem, problem_len_may_be_null);
 	suite_add_tcase(s, problem);
 
-	tcase_add_loop_test(misc, request_id_table, 0, (int)ST_ARRAY_LEN(ids));
-	tcase_add_test(misc, request_id_length_edges);
 	tcase_add_loop_test(misc, reason_table, 0, (int)ST_ARRAY_LEN(reasons));
 	suite_add_tcase(s, misc);
 
 	tcase_add_loop_test(body, answer_closes_table, 0, (int)ST_ARRAY_LEN(unread));
 	tcase_add_loop_test(body, linger_bounds_table, 0, (int)ST_ARRAY_LEN(lingering));
+	tcase_add_loop_test(body, head_lines_table, 0, (int)ST_ARRAY_LEN(head_lines));
 	suite_add_tcase(s, body);
 	return s;
 }

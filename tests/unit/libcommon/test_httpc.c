@@ -3,16 +3,22 @@
  * schedule (doubling per attempt, +-25% jitter supplied by the caller, never above 10 s),
  * when a streamed exchange whose upload failed still counts as answered, the status and
  * header lines of a streamed answer, the chunked decoder (fed whole, byte by byte and split
- * anywhere, with extensions, trailers, bare LF and every kind of bad framing) and the
- * splitting of http:// URLs. No request is made.
+ * anywhere, with extensions, trailers, and every kind of bad framing: bare LF, too many
+ * trailers), whole response heads and how their body is framed (both Transfer-Encoding and
+ * Content-Length), the splitting of http:// URLs, and the request head the client's own
+ * sockets send (caller's lines with CR or LF dropped, a bad request id replaced). No request
+ * is made.
  */
 #include <check.h>
 #include <curl/curl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
+#include "httpc_int.h"
 #include "strata/httpc.h"
+#include "strata/request_id.h"
 
 Suite *httpc_suite(void);
 
@@ -310,9 +316,6 @@ static const struct {
 	/* trailers */
 	{ "5\r\nhello\r\n0\r\nX-Trailer: 1\r\n\r\n", "hello", 0 },
 	{ "5\r\nhello\r\n0\r\nA: 1\r\nB: two words\r\nC:\r\n\r\n", "hello", 0 },
-	/* bare LF, and mixed */
-	{ "5\nhello\n0\n\n", "hello", 0 },
-	{ "5\r\nhello\n2;e\nab\r\n0\nT: x\n\r\n", "helloab", 0 },
 	/* hex in either case, leading zeros */
 	{ "a\r\n0123456789\r\nA\r\nabcdefghij\r\n0\r\n\r\n", "0123456789abcdefghij", 0 },
 	{ "1f\r\n0123456789012345678901234567890\r\n0\r\n\r\n", "0123456789012345678901234567890",
@@ -326,7 +329,19 @@ static const struct {
 	{ "5\r\nhello\r\n0\r\n\r\nGET / HTTP/1.1\r\n", "hello", 16 },
 	{ "5\r\nhello\r\n0\r\n\r\n5\r\nhello\r\n0\r\n\r\n", "hello", 15 },
 	{ "0\r\nT: 1\r\n\r\nX", "", 1 },
-	{ "2\nhi\n0\n\n\n", "hi", 1 },
+	/* bad: a line ended by a bare LF, or by a CR without its LF (a relay that reads CRLF
+	 * only would frame the body differently) */
+	{ "5\nhello\r\n0\r\n\r\n", NULL, 0 },
+	{ "5;e\nhello\r\n0\r\n\r\n", NULL, 0 },
+	{ "5\r\nhello\n0\r\n\r\n", NULL, 0 },
+	{ "5\r\nhello\r\n0\n\r\n", NULL, 0 },
+	{ "5\r\nhello\r\n0\r\n\n", NULL, 0 },
+	{ "5\r\nhello\r\n0\r\nT: x\n\r\n", NULL, 0 },
+	{ "5\r\nhello\r\n0\r\nT: x\rY\r\n\r\n", NULL, 0 },
+	{ "5\r\nhello\r\n0\r\n\rX", NULL, 0 },
+	{ "5\rX\nhello\r\n0\r\n\r\n", NULL, 0 },
+	{ "5\nhello\n0\n\n", NULL, 0 },
+	{ "2\nhi\n0\n\n\n", NULL, 0 },
 	/* bad: no hex digits */
 	{ "\r\nhello\r\n0\r\n\r\n", NULL, 0 },
 	{ ";a=b\r\nhello\r\n0\r\n\r\n", NULL, 0 },
@@ -595,7 +610,7 @@ START_TEST(chunked_many_chunks)
 	struct decoded *d = st_malloc(sizeof(*d));
 
 	for (size_t c = 1; wlen + c <= CK_DATA_MAX - 200; c += 13) {
-		n += (size_t)snprintf(body + n, 32, c % 2 ? "%zx\r\n" : "%zX\n", c);
+		n += (size_t)snprintf(body + n, 32, c % 2 ? "%zx\r\n" : "%zX\r\n", c);
 		for (size_t i = 0; i < c; i++) {
 			char ch = (char)('a' + (wlen + i * 7) % 26);
 
@@ -619,6 +634,181 @@ START_TEST(chunked_many_chunks)
 	st_free(d);
 	st_free(want);
 	st_free(body);
+}
+END_TEST
+
+/* Trailer lines: up to ST_CHUNKED_TRAILERS_MAX pass, one more is BAD. */
+START_TEST(chunked_trailer_limit)
+{
+	for (int extra = 0; extra <= 1; extra++) {
+		char *body = st_malloc(16 * 1024);
+		size_t n = (size_t)snprintf(body, 64, "2\r\nhi\r\n0\r\n");
+		struct decoded d;
+
+		for (int i = 0; i < ST_CHUNKED_TRAILERS_MAX + extra; i++)
+			n += (size_t)snprintf(body + n, 64, "T%d: v\r\n", i);
+		n += (size_t)snprintf(body + n, 64, "\r\n");
+		for (size_t step = 0; step <= 1; step++) {
+			decode(body, n, step, &d);
+			if (extra == 0) {
+				ck_assert_int_eq(d.rc, ST_CHUNKED_DONE);
+				ck_assert_uint_eq(d.consumed, n);
+			} else {
+				ck_assert_int_eq(d.rc, ST_CHUNKED_BAD);
+			}
+		}
+		st_free(body);
+	}
+}
+END_TEST
+
+/* ---- response heads and their framing ---- */
+
+static const struct {
+	const char *method;
+	const char *head;
+	enum st_err rc;
+	enum st_httpc_body body;
+	int64_t length;
+	bool keep;
+	bool has_length; /* a Content-Length header is left in the list */
+} heads[] = {
+	{ "GET", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", ST_OK, ST_HTTPC_BODY_LENGTH, 5,
+	  true, true },
+	{ "GET", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", ST_OK,
+	  ST_HTTPC_BODY_CHUNKED, 0, true, false },
+	/* both: the length goes, the body is chunked, the connection is not kept */
+	{ "GET", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n",
+	  ST_OK, ST_HTTPC_BODY_CHUNKED, 0, false, false },
+	{ "GET",
+	  "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nX: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
+	  ST_OK, ST_HTTPC_BODY_CHUNKED, 0, false, false },
+	{ "GET", "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nContent-Length: 3\r\n\r\n", ST_OK,
+	  ST_HTTPC_BODY_TO_CLOSE, 0, false, false },
+	{ "GET", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", ST_OK,
+	  ST_HTTPC_BODY_TO_CLOSE, 0, false, false },
+	{ "GET", "HTTP/1.1 200 OK\r\n\r\n", ST_OK, ST_HTTPC_BODY_TO_CLOSE, 0, false, false },
+	{ "GET", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n", ST_OK,
+	  ST_HTTPC_BODY_LENGTH, 2, false, true },
+	{ "GET", "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\n", ST_OK, ST_HTTPC_BODY_LENGTH, 2,
+	  false, true },
+	{ "HEAD", "HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n", ST_OK, ST_HTTPC_BODY_NONE, 0,
+	  true, true },
+	{ "GET", "HTTP/1.1 204 No Content\r\n\r\n", ST_OK, ST_HTTPC_BODY_NONE, 0, true, false },
+	{ "GET", "HTTP/1.1 304 Not Modified\r\nContent-Length: 9\r\n\r\n", ST_OK,
+	  ST_HTTPC_BODY_NONE, 0, true, true },
+	{ "GET", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n", ST_OK,
+	  ST_HTTPC_BODY_LENGTH, 2, true, true },
+	/* lengths that disagree or are not digits */
+	{ "GET", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n", ST_ERR_IO,
+	  ST_HTTPC_BODY_NONE, 0, false, false },
+	{ "GET", "HTTP/1.1 200 OK\r\nContent-Length: +2\r\n\r\n", ST_ERR_IO, ST_HTTPC_BODY_NONE, 0,
+	  false, false },
+	{ "GET", "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", ST_ERR_IO, ST_HTTPC_BODY_NONE, 0,
+	  false, false },
+	{ "GET", "HTTP/1.1 200 OK\r\nContent-Length: 2, 2\r\n\r\n", ST_ERR_IO, ST_HTTPC_BODY_NONE,
+	  0, false, false },
+	{ "GET", "HTTP/1.1 200 OK\r\nContent-Length: 1234567890123456789\r\n\r\n", ST_ERR_IO,
+	  ST_HTTPC_BODY_NONE, 0, false, false },
+	{ "GET", "HTTP/1.1 200 OK\r\nContent-Length:\r\n\r\n", ST_ERR_IO, ST_HTTPC_BODY_NONE, 0,
+	  false, false },
+	/* not a head */
+	{ "GET", "HTTX/1.1 200 OK\r\n\r\n", ST_ERR_IO, ST_HTTPC_BODY_NONE, 0, false, false },
+	{ "GET", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n", ST_ERR_IO, ST_HTTPC_BODY_NONE, 0,
+	  false, false },
+};
+
+START_TEST(head_framing_table)
+{
+	struct st_httpc_header list[8];
+	struct st_httpc_framing fr;
+	char *buf = st_strdup(heads[_i].head);
+	size_t n = 0;
+	long status = 0;
+	bool http10 = false, has_length = false;
+	enum st_err rc;
+
+	rc = st_httpc_parse_head(buf, strlen(buf), &status, &http10, list, ST_ARRAY_LEN(list), &n);
+	if (rc == ST_OK)
+		rc = st_httpc_framing(heads[_i].method, status, http10, list, &n, &fr);
+	ck_assert_msg(rc == heads[_i].rc, "case %d: rc %s", _i, st_err_str(rc));
+	if (rc == ST_OK) {
+		ck_assert_msg(fr.body == heads[_i].body, "case %d: body %d", _i, fr.body);
+		ck_assert_int_eq(fr.length, heads[_i].length);
+		ck_assert_msg(fr.keep == heads[_i].keep, "case %d: keep %d", _i, fr.keep);
+		for (size_t i = 0; i < n; i++)
+			has_length = has_length || strcasecmp(list[i].name, "Content-Length") == 0;
+		ck_assert_msg(has_length == heads[_i].has_length, "case %d: Content-Length %s", _i,
+			      has_length ? "kept" : "dropped");
+	}
+	st_free(buf);
+}
+END_TEST
+
+/* More header lines than the list holds: too large, never a head framed without them. */
+START_TEST(head_too_many_headers)
+{
+	char buf[512] = "HTTP/1.1 200 OK\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n";
+	struct st_httpc_header list[2];
+	size_t n = 0;
+	long status = 0;
+	bool http10 = false;
+
+	ck_assert_uint_eq(st_httpc_head_end(buf, strlen(buf), 0), strlen(buf));
+	ck_assert_uint_eq(st_httpc_head_end(buf, strlen(buf) - 1, 0), 0);
+	ck_assert_int_eq(st_httpc_parse_head(buf, strlen(buf), &status, &http10, list, 2, &n),
+			 ST_ERR_TOO_LARGE);
+}
+END_TEST
+
+/* ---- the request the client's own sockets send ---- */
+
+static const struct {
+	const char *line;
+	bool ok;
+} request_lines[] = {
+	{ "X-A: b", true },    { "X-A:b", true },
+	{ "X-Empty;", true },  { "X-A: b\r\nX-B: c", false },
+	{ "X-A: b\n", false }, { "X-A: b\rc", false },
+	{ ": b", false },      { "X A: b", false },
+	{ "X-A", false },      { "X-A; b", false },
+	{ "", false },         { "X-A:\r\n\r\nGET / HTTP/1.1", false },
+};
+
+START_TEST(request_header_line_table)
+{
+	ck_assert_msg(httpc_header_line_ok(request_lines[_i].line) == request_lines[_i].ok, "'%s'",
+		      request_lines[_i].line);
+}
+END_TEST
+
+/* A caller's line with CR or LF never reaches the head; a request id that is not one is
+ * replaced by a new UUID, a good one passes, none sends none. */
+START_TEST(request_head_checked)
+{
+	static const char *const lines[] = { "X-Good: 1", "X-Bad: a\r\nX-Injected: 1", "X-Empty;",
+					     NULL };
+	struct st_httpc_stream s = { .method = "GET", .headers = lines };
+	char id[ST_REQUEST_ID_MAX + 1];
+	size_t len = 0;
+	char *head;
+
+	httpc_request_id("abc-123", id, sizeof(id));
+	ck_assert_str_eq(id, "abc-123");
+	httpc_request_id("a\r\nX-Injected: 1", id, sizeof(id));
+	ck_assert(st_uuid_valid(id));
+	httpc_request_id("", id, sizeof(id));
+	ck_assert_str_eq(id, "");
+	head = httpc_request_head(&s, "::1", 8080, "/p", "rid-1", false, &len);
+	ck_assert_uint_eq(len, strlen(head));
+	ck_assert_str_eq(head, "GET /p HTTP/1.1\r\nHost: [::1]:8080\r\nX-Good: 1\r\nX-Empty:\r\n"
+			       "X-Request-Id: rid-1\r\n\r\n");
+	st_free(head);
+	ck_assert(httpc_request_line_ok("GET", "/a?b=c"));
+	ck_assert(!httpc_request_line_ok("GET", "/a b"));
+	ck_assert(!httpc_request_line_ok("GET", "/a\r\nX: 1"));
+	ck_assert(!httpc_request_line_ok("G T", "/"));
+	ck_assert(!httpc_request_line_ok("", "/"));
 }
 END_TEST
 
@@ -722,10 +912,15 @@ httpc_suite(void)
 	tcase_add_test(chunked, chunked_line_limit);
 	tcase_add_test(chunked, chunked_empty_and_done);
 	tcase_add_test(chunked, chunked_many_chunks);
+	tcase_add_test(chunked, chunked_trailer_limit);
+	tcase_add_loop_test(chunked, head_framing_table, 0, (int)ST_ARRAY_LEN(heads));
+	tcase_add_test(chunked, head_too_many_headers);
 	suite_add_tcase(s, chunked);
 
 	url = tcase_create("url");
 	tcase_add_loop_test(url, split_url_table, 0, (int)ST_ARRAY_LEN(urls));
+	tcase_add_loop_test(url, request_header_line_table, 0, (int)ST_ARRAY_LEN(request_lines));
+	tcase_add_test(url, request_head_checked);
 	suite_add_tcase(s, url);
 	return s;
 }

@@ -1,6 +1,8 @@
 /*
  * Unit tests for json.c: parsing bounded input (empty, malformed with its offset, trailing
- * garbage, trailing white space, input that is not NUL-terminated), every typed getter on
+ * garbage, trailing white space, input that is not NUL-terminated), objects that repeat a key
+ * at any depth (refused, small objects and large ones alike; crafted large objects stay linear),
+ * every typed getter on
  * required, optional, missing, null, wrong-typed and out-of-range fields, unknown-field
  * rejection, and the error list that keeps at most ST_JSON_ERRS_MAX while counting them all.
  */
@@ -49,6 +51,21 @@ static const struct {
 	{ "{}{}", 0, "unexpected data after the JSON document at byte 2" },
 	{ "[1] ,", 0, "at byte 4" },
 	{ "{}\0", 3, "at byte 2" }, /* a NUL inside len is data */
+	/* repeated keys, at any depth: cJSON would keep the first, jansson the last */
+	{ "{\"a\":1,\"a\":2}", 0, "repeats the key \"a\"" },
+	{ "{\"alg\":\"RS256\",\"kid\":\"k\",\"alg\":\"HS256\"}", 0, "repeats the key \"alg\"" },
+	{ "{\"a\":{\"b\":1,\"c\":2,\"b\":3}}", 0, "repeats the key \"b\"" },
+	{ "[{\"x\":1},{\"y\":1,\"y\":1}]", 0, "repeats the key \"y\"" },
+	{ "{\"a\":[1,{\"deep\":[{\"z\":0,\"z\":0}]}]}", 0, "repeats the key \"z\"" },
+	{ "{\"\":1,\"\":2}", 0, "repeats a key" },                 /* not named: empty */
+	{ "{\"a\\\"b\":1,\"a\\\"b\":2}", 0, "repeats a key" },     /* not named: a quote */
+	{ "{\"\\u0061\":1,\"a\":2}", 0, "repeats the key \"a\"" }, /* the same name escaped */
+	/* not repeats: case, nesting, siblings, arrays */
+	{ "{\"a\":1,\"A\":2}", 0, NULL },
+	{ "{\"a\":{\"a\":{\"a\":1}}}", 0, NULL },
+	{ "[{\"a\":1},{\"a\":2}]", 0, NULL },
+	{ "{\"a\":[\"a\",\"a\"]}", 0, NULL },
+	{ "{\"ab\":1,\"a\":2,\"b\":3,\"ba\":4}", 0, NULL },
 };
 
 START_TEST(parse_table)
@@ -83,6 +100,67 @@ parse_exact(const char *text, char *err, size_t errcap)
 	free(copy);
 	return json;
 }
+
+/* An object of n members "k0".."k<n-1>", plus one repeating member `dup` when dup >= 0. */
+static char *
+big_object(size_t n, long dup)
+{
+	size_t cap = n * 24 + 64, len = 0;
+	char *out = malloc(cap);
+
+	ck_assert_ptr_nonnull(out);
+	out[len++] = '{';
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)snprintf(out + len, cap - len, "%s\"k%zu\":%zu", i ? "," : "", i, i);
+	if (dup >= 0)
+		len += (size_t)snprintf(out + len, cap - len, ",\"k%ld\":0", dup);
+	snprintf(out + len, cap - len, "}");
+	return out;
+}
+
+START_TEST(repeats_in_large_objects)
+{
+	/* sizes on both sides of the pairwise limit; the repeat first, in the middle, last */
+	static const size_t sizes[] = { 2, 8, 9, 17, 1000, 50000 };
+
+	for (size_t s = 0; s < ST_ARRAY_LEN(sizes); s++) {
+		size_t n = sizes[s];
+		long where[] = { -1, 0, (long)(n / 2), (long)n - 1 };
+
+		for (size_t w = 0; w < ST_ARRAY_LEN(where); w++) {
+			char *text = big_object(n, where[w]);
+			char err[128] = "", want[64];
+			cJSON *json = st_json_parse(text, strlen(text), err, sizeof(err));
+
+			if (where[w] < 0) {
+				ck_assert_msg(json != NULL, "n=%zu refused: %s", n, err);
+				ck_assert_ptr_null(st_json_repeated_key(json));
+			} else {
+				snprintf(want, sizeof(want), "repeats the key \"k%ld\"", where[w]);
+				ck_assert_msg(json == NULL, "n=%zu dup=%ld accepted", n, where[w]);
+				ck_assert_msg(strstr(err, want) != NULL, "n=%zu: %s", n, err);
+			}
+			cJSON_Delete(json);
+			free(text);
+		}
+	}
+}
+END_TEST
+
+START_TEST(repeated_key_on_trees_built_by_hand)
+{
+	cJSON *obj = cJSON_CreateObject(), *inner = cJSON_CreateObject();
+
+	ck_assert_ptr_null(st_json_repeated_key(NULL));
+	ck_assert_ptr_null(st_json_repeated_key(obj));
+	cJSON_AddNumberToObject(inner, "x", 1);
+	cJSON_AddItemToObject(obj, "inner", inner);
+	ck_assert_ptr_null(st_json_repeated_key(obj));
+	cJSON_AddNumberToObject(inner, "x", 2); /* cJSON lets a builder repeat a name */
+	ck_assert_str_eq(st_json_repeated_key(obj), "x");
+	cJSON_Delete(obj);
+}
+END_TEST
 
 START_TEST(parse_not_nul_terminated)
 {
@@ -514,6 +592,43 @@ START_TEST(print_compact)
 }
 END_TEST
 
+static const struct {
+	const char *json;
+	bool nul;
+} nuls[] = {
+	{ "{\"a\":\"x\\u0000y\"}", true },
+	{ "{\"a\":\"\\u0000\"}", true },
+	{ "{\"a\\u0000\":1}", true },           /* in a name too */
+	{ "{\"a\":\"\\\\\\u0000\"}", true },    /* \\ then \u0000 */
+	{ "{\"a\":\"\\\\u0000\"}", false },     /* an escaped backslash, then text */
+	{ "{\"a\":\"\\\\\\\\u0000\"}", false }, /* two escaped backslashes */
+	{ "{\"a\":\"\\u00000\"}", true },
+	{ "{\"a\":\"\\u0001\"}", false },
+	{ "{\"a\":\"\\u000\"}", false },
+	{ "{\"a\":\"u0000\"}", false },
+	{ "{\"a\":\"x\"}", false },
+	{ "\\u000", false }, /* cut short at the end */
+	{ "\\", false },
+	{ "", false },
+};
+
+START_TEST(nul_escape_table)
+{
+	ck_assert_msg(st_json_nul_escape(nuls[_i].json, strlen(nuls[_i].json)) == nuls[_i].nul,
+		      "%s", nuls[_i].json);
+}
+END_TEST
+
+START_TEST(parse_refuses_nul_escape)
+{
+	char err[128] = "";
+	static const char nul_doc[] = "{\"name\":\"a\\u0000b\"}";
+
+	ck_assert_ptr_null(st_json_parse(nul_doc, strlen(nul_doc), err, sizeof(err)));
+	ck_assert_ptr_nonnull(strstr(err, "u0000"));
+}
+END_TEST
+
 Suite *
 json_suite(void)
 {
@@ -523,6 +638,8 @@ json_suite(void)
 
 	tcase_add_loop_test(parse, parse_table, 0, (int)ST_ARRAY_LEN(docs));
 	tcase_add_test(parse, parse_not_nul_terminated);
+	tcase_add_test(parse, repeats_in_large_objects);
+	tcase_add_test(parse, repeated_key_on_trees_built_by_hand);
 	tcase_add_test(parse, parse_error_buffer_small);
 	tcase_add_test(parse, print_compact);
 	suite_add_tcase(s, parse);
@@ -533,6 +650,8 @@ json_suite(void)
 	tcase_add_test(get, get_int_extremes);
 	tcase_add_test(get, get_num);
 	tcase_add_test(get, get_bool);
+	tcase_add_loop_test(get, nul_escape_table, 0, (int)ST_ARRAY_LEN(nuls));
+	tcase_add_test(get, parse_refuses_nul_escape);
 	tcase_add_test(get, get_obj);
 	tcase_add_test(get, getters_on_a_non_object);
 	tcase_add_test(get, getters_are_case_sensitive);

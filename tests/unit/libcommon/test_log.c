@@ -1,21 +1,46 @@
 /*
  * Unit tests for log.c: every line st_log_format makes is one JSON object (checked by parsing it
- * with cJSON) with the expected members; escaping; lines cut at every possible buffer size stay
- * valid JSON; level names; and the st_log macro, which must not evaluate its arguments below
- * the threshold. Lines written by st_log_write are captured from stderr in a temporary file.
+ * with cJSON) with the expected members; fields named by the format, whatever the arguments
+ * hold; escaping, invalid UTF-8 included; lines cut at every possible buffer size stay valid
+ * JSON; level names; and the st_log macro, which must not evaluate its arguments below the
+ * threshold. Lines written by st_log_write are captured from stderr in a temporary file.
  */
 #include <check.h>
 #include <cjson/cJSON.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "strata/log.h"
+#include "strata/text.h"
 
 Suite *log_suite(void);
 
 #define T0 1767225600125LL /* 2026-01-01T00:00:00.125Z */
+
+/* A line as st_log_write makes it (service "s", component "c", no request id), into buf. Not
+ * ST_PRINTF: the tables pass their formats as data. */
+static size_t
+line(char *buf, size_t cap, const char *fmt, ...)
+{
+	va_list ap;
+	size_t n;
+
+	va_start(ap, fmt);
+	n = st_log_vformat(buf, cap, T0, ST_LOG_INFO, "s", "c", NULL, fmt, ap);
+	va_end(ap);
+	return n;
+}
+
+/* As line, with the message given as is: no fields. */
+static size_t
+plain(char *buf, size_t cap, int64_t t, enum st_log_level level, const char *service,
+      const char *component, const char *request_id, const char *msg)
+{
+	return st_log_format(buf, cap, t, level, service, component, request_id, msg, NULL, 0);
+}
 
 /* Asserts that buf holds exactly one JSON object of len bytes that fits cap; returns it. */
 static cJSON *
@@ -46,8 +71,9 @@ str_of(const cJSON *obj, const char *name)
 START_TEST(format_members)
 {
 	char buf[1024];
+	struct st_log_field f[2] = { { "rows", 4, "10", 2 }, { "ms", 2, "1.5", 3 } };
 	size_t n = st_log_format(buf, sizeof(buf), T0, ST_LOG_INFO, "ingest", "readings", "req-1",
-				 "batch written rows=10 ms=1.5");
+				 "batch written rows=10 ms=1.5", f, 2);
 	cJSON *json = parse_line(buf, n, sizeof(buf));
 	const cJSON *fields = cJSON_GetObjectItemCaseSensitive(json, "fields");
 
@@ -73,20 +99,20 @@ START_TEST(format_request_id_only_when_set)
 	size_t n;
 	cJSON *json;
 
-	n = st_log_format(buf, sizeof(buf), T0, ST_LOG_WARN, "auth", "login", NULL, "plain");
+	n = plain(buf, sizeof(buf), T0, ST_LOG_WARN, "auth", "login", NULL, "plain");
 	json = parse_line(buf, n, sizeof(buf));
 	ck_assert_ptr_null(cJSON_GetObjectItemCaseSensitive(json, "request_id"));
 	ck_assert_ptr_null(cJSON_GetObjectItemCaseSensitive(json, "fields"));
 	ck_assert_str_eq(str_of(json, "level"), "warn");
 	cJSON_Delete(json);
 
-	n = st_log_format(buf, sizeof(buf), T0, ST_LOG_WARN, "auth", "login", "", "plain");
+	n = plain(buf, sizeof(buf), T0, ST_LOG_WARN, "auth", "login", "", "plain");
 	json = parse_line(buf, n, sizeof(buf));
 	ck_assert_ptr_null(cJSON_GetObjectItemCaseSensitive(json, "request_id"));
 	cJSON_Delete(json);
 
 	/* NULL service and component become empty strings, not a crash */
-	n = st_log_format(buf, sizeof(buf), T0, ST_LOG_WARN, NULL, NULL, NULL, "");
+	n = plain(buf, sizeof(buf), T0, ST_LOG_WARN, NULL, NULL, NULL, "");
 	json = parse_line(buf, n, sizeof(buf));
 	ck_assert_str_eq(str_of(json, "service"), "");
 	ck_assert_str_eq(str_of(json, "component"), "");
@@ -106,8 +132,8 @@ static const struct {
 START_TEST(format_levels)
 {
 	char buf[512];
-	size_t n = st_log_format(buf, sizeof(buf), T0, (enum st_log_level)levels[_i].level, "s",
-				 "c", NULL, "m");
+	size_t n = plain(buf, sizeof(buf), T0, (enum st_log_level)levels[_i].level, "s", "c", NULL,
+			 "m");
 	cJSON *json = parse_line(buf, n, sizeof(buf));
 
 	ck_assert_str_eq(str_of(json, "level"), levels[_i].name);
@@ -115,7 +141,8 @@ START_TEST(format_levels)
 }
 END_TEST
 
-/* Messages and the fields they must give: "k=v" pairs separated by '|', or NULL for none. */
+/* Formats without conversions and the fields they name: "k=v" pairs separated by '|', or NULL
+ * for none. */
 static const struct {
 	const char *msg;
 	const char *fields;
@@ -134,14 +161,18 @@ static const struct {
 	{ "a-b=1", NULL },
 	{ "no fields here", NULL },
 	{ "", NULL },
-	{ "quote=\"x\" back=a\\b", "quote=\"x\"|back=a\\b" },
+	{ "quote=\"x y\" back=a\\b", "quote=x y|back=a\\b" },
+	{ "at offset=12: bad", "offset=12" },
+	{ "rows=3; retry", "rows=3" },
+	{ "a=1 a=2", "a=1" },
+	{ "x(a=1)", NULL },
 	{ "ctl=a\x01z", "ctl=a\x01z" },
 };
 
 START_TEST(format_fields)
 {
 	char buf[1024], want[256];
-	size_t n = st_log_format(buf, sizeof(buf), T0, ST_LOG_INFO, "s", "c", NULL, words[_i].msg);
+	size_t n = line(buf, sizeof(buf), words[_i].msg);
 	cJSON *json = parse_line(buf, n, sizeof(buf));
 	const cJSON *fields = cJSON_GetObjectItemCaseSensitive(json, "fields");
 	int count = 0;
@@ -175,10 +206,173 @@ START_TEST(format_fields_at_most_16)
 
 	for (int i = 0; i < 20; i++)
 		len += (size_t)snprintf(msg + len, sizeof(msg) - len, "k%d=%d ", i, i);
-	n = st_log_format(buf, sizeof(buf), T0, ST_LOG_INFO, "s", "c", NULL, msg);
+	n = line(buf, sizeof(buf), msg);
 	json = parse_line(buf, n, sizeof(buf));
 	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(json, "fields")), 16);
 	ck_assert_str_eq(str_of(json, "msg"), msg);
+	cJSON_Delete(json);
+}
+END_TEST
+
+/*
+ * Values from outside, given as the one %s argument of a format: the fields are those the
+ * format names, with the values whole, whatever the value holds (spaces, `key=value`, quotes,
+ * CR/LF, invalid UTF-8). Today's code read fields back out of the message and failed each row.
+ * want_msg is the message as decoded from the JSON (bad bytes as U+FFFD, "\xef\xbf\xbd").
+ */
+#define FFFD "\xef\xbf\xbd"
+static const struct {
+	const char *fmt, *arg;
+	const char *want_msg;
+	int nfields;
+	const char *keys[4], *vals[4];
+} hostile[] = {
+	/* a value with spaces stays one field */
+	{ "command failed detail=%s",
+	  "Server closed the connection",
+	  "command failed detail=Server closed the connection",
+	  1,
+	  { "detail" },
+	  { "Server closed the connection" } },
+	/* a path with `key=value` inside adds no field and repeats none */
+	{ "method=GET path=%s status=200 sub=-",
+	  "/a b sub=admin status=999",
+	  "method=GET path=/a b sub=admin status=999 status=200 sub=-",
+	  4,
+	  { "method", "path", "status", "sub" },
+	  { "GET", "/a b sub=admin status=999", "200", "-" } },
+	{ "%s", "sub=admin role=root", "sub=admin role=root", 0, { NULL }, { NULL } },
+	{ "path=%s", "/x sub=admin", "path=/x sub=admin", 1, { "path" }, { "/x sub=admin" } },
+	/* quotes in the value, and a quoted value in the format */
+	{ "x=%s", "\"a b\" \"c\"", "x=\"a b\" \"c\"", 1, { "x" }, { "\"a b\" \"c\"" } },
+	{ "principal refused reason=\"%s\" path=/p",
+	  "bad signature \" sub=x",
+	  "principal refused reason=\"bad signature \" sub=x\" path=/p",
+	  2,
+	  { "reason", "path" },
+	  { "bad signature \" sub=x", "/p" } },
+	/* CR/LF cannot start a forged line or field */
+	{ "detail=%s",
+	  "ok\r\n{\"level\":\"error\"} forged=1",
+	  "detail=ok\r\n{\"level\":\"error\"} forged=1",
+	  1,
+	  { "detail" },
+	  { "ok\r\n{\"level\":\"error\"} forged=1" } },
+	/* invalid UTF-8: each bad byte becomes U+FFFD, in the message and in the field */
+	{ "name=%s n=1",
+	  "a\xff b\xc3( \xed\xa0\x80 \xc0\xaf end\xe2\x82",
+	  "name=a" FFFD " b" FFFD "( " FFFD FFFD FFFD " " FFFD FFFD " end" FFFD FFFD " n=1",
+	  2,
+	  { "name", "n" },
+	  { "a" FFFD " b" FFFD "( " FFFD FFFD FFFD " " FFFD FFFD " end" FFFD FFFD, "1" } },
+	/* an empty value is still the field */
+	{ "sub=%s ok=1", "", "sub= ok=1", 2, { "sub", "ok" }, { "", "1" } },
+};
+
+START_TEST(format_hostile_values)
+{
+	char buf[1024];
+	size_t n = line(buf, sizeof(buf), hostile[_i].fmt, hostile[_i].arg);
+	cJSON *json = parse_line(buf, n, sizeof(buf));
+	const cJSON *fields = cJSON_GetObjectItemCaseSensitive(json, "fields");
+
+	/* one line of valid UTF-8 with no raw control character */
+	ck_assert_msg(st_utf8_valid(buf, n), "not UTF-8: %s", buf);
+	for (const char *p = buf; *p != '\0'; p++)
+		ck_assert_msg((unsigned char)*p >= 0x20 && *p != 0x7f, "raw 0x%02x in %s", *p, buf);
+	ck_assert_str_eq(str_of(json, "msg"), hostile[_i].want_msg);
+	if (hostile[_i].nfields == 0) {
+		ck_assert_msg(fields == NULL, "fields from an argument: %s", buf);
+	} else {
+		ck_assert_msg(cJSON_IsObject(fields), "no fields: %s", buf);
+		ck_assert_int_eq(cJSON_GetArraySize(fields), hostile[_i].nfields);
+		for (int k = 0; k < hostile[_i].nfields; k++) {
+			const char *got = str_of(fields, hostile[_i].keys[k]);
+
+			ck_assert_msg(got != NULL, "no field %s: %s", hostile[_i].keys[k], buf);
+			ck_assert_str_eq(got, hostile[_i].vals[k]);
+		}
+	}
+	cJSON_Delete(json);
+}
+END_TEST
+
+/* Every conversion the code base uses (and a few more) takes its own arguments: each field gets
+ * the value printf gives that conversion alone. */
+START_TEST(format_conversions_walk_the_arguments)
+{
+	char buf[2048];
+	int x = 0;
+	size_t n = line(buf, sizeof(buf),
+			"a=%d b=%5.2f c=%-4s| d=%zu e=%lld f=%x g=%c h=%.*s i=%*d j=%% k=%ld "
+			"l=%u m=%04d-%02d n=%hhd o=%hu p=%.16s q=%jd r=%td s=%e t=%Lg u=%p "
+			"v=%lu w=%llu x=%i y=%X%o z=%s",
+			-7, 3.14159, "ab", (size_t)42, -9000000000LL, 255u, 'Q', 3, "abcdef", 5, 12,
+			123456L, 4000000000u, 2026, 1, (signed char)-3, (unsigned short)65535,
+			"0123456789abcdefXYZ", (intmax_t)-1, (ptrdiff_t)-2, 1e10, (long double)0.5,
+			(void *)&x, 7UL, 8ULL, 9, 0xabcu, 8u, "end");
+	cJSON *json = parse_line(buf, n, sizeof(buf));
+	const cJSON *f = cJSON_GetObjectItemCaseSensitive(json, "fields");
+	char ptr[32];
+	static const struct {
+		const char *key, *val;
+	} want[] = {
+		{ "a", "-7" },          { "b", " 3.14" },
+		{ "c", "ab  |" },       { "d", "42" },
+		{ "e", "-9000000000" }, { "f", "ff" },
+		{ "g", "Q" },           { "h", "abc" },
+		{ "i", "   12" },       { "j", "%" },
+		{ "k", "123456" },      { "l", "4000000000" },
+		{ "m", "2026-01" },     { "n", "-3" },
+		{ "o", "65535" },       { "p", "0123456789abcdef" },
+	};
+
+	snprintf(ptr, sizeof(ptr), "%p", (void *)&x);
+	ck_assert_msg(cJSON_IsObject(f), "%s", buf);
+	/* 16 fields at most: the first sixteen */
+	ck_assert_int_eq(cJSON_GetArraySize(f), 16);
+	for (size_t k = 0; k < ST_ARRAY_LEN(want); k++) {
+		const char *got = str_of(f, want[k].key);
+
+		ck_assert_msg(got != NULL, "no field %s: %s", want[k].key, buf);
+		ck_assert_str_eq(got, want[k].val);
+	}
+	ck_assert_msg(strstr(str_of(json, "msg"), "z=end") != NULL, "%s", buf);
+	cJSON_Delete(json);
+
+	/* the rest, in a second line */
+	n = line(buf, sizeof(buf), "q=%jd r=%td s=%e t=%Lg u=%p v=%lu w=%llu x=%i y=%X%o z=%s",
+		 (intmax_t)-1, (ptrdiff_t)-2, 1e10, (long double)0.5, (void *)&x, 7UL, 8ULL, 9,
+		 0xabcu, 8u, "end");
+	json = parse_line(buf, n, sizeof(buf));
+	f = cJSON_GetObjectItemCaseSensitive(json, "fields");
+	ck_assert_str_eq(str_of(f, "q"), "-1");
+	ck_assert_str_eq(str_of(f, "r"), "-2");
+	ck_assert_str_eq(str_of(f, "s"), "1.000000e+10");
+	ck_assert_str_eq(str_of(f, "t"), "0.5");
+	ck_assert_str_eq(str_of(f, "u"), ptr);
+	ck_assert_str_eq(str_of(f, "v"), "7");
+	ck_assert_str_eq(str_of(f, "w"), "8");
+	ck_assert_str_eq(str_of(f, "x"), "9");
+	ck_assert_str_eq(str_of(f, "y"), "ABC10");
+	ck_assert_str_eq(str_of(f, "z"), "end");
+	cJSON_Delete(json);
+}
+END_TEST
+
+/* A value longer than the room for values: the message still holds it, the line is valid. */
+START_TEST(format_field_longer_than_its_room)
+{
+	char big[3000], buf[4096];
+	size_t n;
+	cJSON *json;
+
+	memset(big, 'v', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	n = line(buf, sizeof(buf), "first=1 big=%s after=2", big);
+	json = parse_line(buf, n, sizeof(buf));
+	ck_assert_str_eq(str_of(cJSON_GetObjectItemCaseSensitive(json, "fields"), "first"), "1");
+	ck_assert_ptr_null(str_of(cJSON_GetObjectItemCaseSensitive(json, "fields"), "big"));
 	cJSON_Delete(json);
 }
 END_TEST
@@ -195,16 +389,22 @@ static const char *const escapes[] = {
 	"\"\\\n\r\t\"",
 	"trailing backslash\\",
 	"slash / and {braces} and [brackets]",
+	"c1 \xc2\x85 and \xc2\x9f, nbsp \xc2\xa0",
+	"separators \xe2\x80\xa8 and \xe2\x80\xa9",
+	"four bytes \xf0\x9f\x98\x80",
 };
 
 START_TEST(format_escapes_round_trip)
 {
 	char buf[1024];
-	size_t n = st_log_format(buf, sizeof(buf), T0, ST_LOG_ERROR, "svc\"x", "comp\\y", "rid\nz",
-				 escapes[_i]);
+	size_t n = plain(buf, sizeof(buf), T0, ST_LOG_ERROR, "svc\"x", "comp\\y", "rid\nz",
+			 escapes[_i]);
 	cJSON *json = parse_line(buf, n, sizeof(buf));
 
 	ck_assert_str_eq(str_of(json, "msg"), escapes[_i]);
+	/* C1 controls and the JavaScript line separators are escaped too */
+	ck_assert_msg(strstr(buf, "\xc2\x85") == NULL && strstr(buf, "\xe2\x80\xa8") == NULL, "%s",
+		      buf);
 	ck_assert_str_eq(str_of(json, "service"), "svc\"x");
 	ck_assert_str_eq(str_of(json, "component"), "comp\\y");
 	ck_assert_str_eq(str_of(json, "request_id"), "rid\nz");
@@ -219,10 +419,10 @@ START_TEST(format_control_characters_as_unicode_escapes)
 {
 	char buf[512];
 
-	st_log_format(buf, sizeof(buf), T0, ST_LOG_INFO, "s", "c", NULL,
-		      "a\x01"
-		      "b\x1f"
-		      "c\x7f");
+	plain(buf, sizeof(buf), T0, ST_LOG_INFO, "s", "c", NULL,
+	      "a\x01"
+	      "b\x1f"
+	      "c\x7f");
 	ck_assert_msg(strstr(buf, "\"msg\":\"a\\u0001b\\u001fc\\u007f\"") != NULL, "%s", buf);
 }
 END_TEST
@@ -237,16 +437,29 @@ static const char *const long_msgs[] = {
 	"e x=\"1\" y=\\2 z=\n3 w=\x02 end",
 };
 
+/* The message with the fields its words name (it has no conversion: it is its own format). */
+static size_t
+cut_line(char *buf, size_t cap, const char *msg, ...)
+{
+	va_list ap;
+	size_t n;
+
+	va_start(ap, msg);
+	n = st_log_vformat(buf, cap, T0, ST_LOG_INFO, "statistics", "aggregate", "0123456789abcdef",
+			   msg, ap);
+	va_end(ap);
+	return n;
+}
+
 /* Every cap from 0 to past the whole line gives valid JSON (or "" below 8), whose msg is a
  * prefix of the message, and the whole line once it fits. */
 START_TEST(format_cut_at_every_size_stays_valid)
 {
 	const char *msg = long_msgs[_i];
 	char full[2048], empty[512], buf[2048];
-	size_t full_len = st_log_format(full, sizeof(full), T0, ST_LOG_INFO, "statistics",
-					"aggregate", "0123456789abcdef", msg);
-	size_t empty_len = st_log_format(empty, sizeof(empty), T0, ST_LOG_INFO, "statistics",
-					 "aggregate", "0123456789abcdef", "");
+	size_t full_len = cut_line(full, sizeof(full), msg);
+	size_t empty_len = plain(empty, sizeof(empty), T0, ST_LOG_INFO, "statistics", "aggregate",
+				 "0123456789abcdef", "");
 
 	for (size_t cap = 0; cap <= full_len + 8; cap++) {
 		size_t n;
@@ -254,8 +467,7 @@ START_TEST(format_cut_at_every_size_stays_valid)
 		const char *got;
 
 		memset(buf, 'Z', sizeof(buf));
-		n = st_log_format(buf, cap, T0, ST_LOG_INFO, "statistics", "aggregate",
-				  "0123456789abcdef", msg);
+		n = cut_line(buf, cap, msg);
 		/* nothing written past cap */
 		ck_assert_msg(buf[cap] == 'Z', "cap %zu: wrote past the end", cap);
 		if (cap < 8) {
@@ -294,7 +506,7 @@ START_TEST(format_message_longer_than_buffer)
 	for (size_t i = 0; i < len; i++)
 		msg[i] = pattern[i % (sizeof(pattern) - 1)];
 	msg[len] = '\0';
-	n = st_log_format(buf, sizeof(buf), T0, ST_LOG_INFO, "s", "c", "rid", msg);
+	n = plain(buf, sizeof(buf), T0, ST_LOG_INFO, "s", "c", "rid", msg);
 	json = parse_line(buf, n, sizeof(buf));
 	ck_assert_uint_gt(n, sizeof(buf) - 16); /* cut near the end, not early */
 	ck_assert_uint_gt(strlen(str_of(json, "msg")), 100);
@@ -313,10 +525,10 @@ START_TEST(format_fields_dropped_when_they_do_not_fit)
 	cJSON *json;
 
 	/* the length of the line whose fields would not fit: the msg, then '}' */
-	n = st_log_format(buf, sizeof(buf), T0, ST_LOG_INFO, "s", "c", NULL, msg);
+	n = line(buf, sizeof(buf), msg);
 	no_fields = (size_t)(strstr(buf, ",\"fields\"") - buf) + 1;
 	for (size_t cap = no_fields + 1; cap < n + 1; cap++) {
-		size_t got = st_log_format(buf, cap, T0, ST_LOG_INFO, "s", "c", NULL, msg);
+		size_t got = line(buf, cap, msg);
 
 		json = parse_line(buf, got, cap);
 		ck_assert_str_eq(str_of(json, "msg"), msg);
@@ -521,6 +733,9 @@ log_suite(void)
 	tcase_add_loop_test(fmt, format_levels, 0, (int)ST_ARRAY_LEN(levels));
 	tcase_add_loop_test(fmt, format_fields, 0, (int)ST_ARRAY_LEN(words));
 	tcase_add_test(fmt, format_fields_at_most_16);
+	tcase_add_loop_test(fmt, format_hostile_values, 0, (int)ST_ARRAY_LEN(hostile));
+	tcase_add_test(fmt, format_conversions_walk_the_arguments);
+	tcase_add_test(fmt, format_field_longer_than_its_room);
 	tcase_add_loop_test(fmt, format_escapes_round_trip, 0, (int)ST_ARRAY_LEN(escapes));
 	tcase_add_test(fmt, format_control_characters_as_unicode_escapes);
 	tcase_add_loop_test(fmt, format_cut_at_every_size_stays_valid, 0,
