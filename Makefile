@@ -162,6 +162,54 @@ deps:
 bench:
 	@tests/bench/run.sh
 
+# ---- fuzzing (tests/fuzz/, docs/operations.md "Fuzzing") ----
+# One libFuzzer binary per tests/fuzz/fuzz_<name>.c, built with Debian's clang under ASan and
+# UBSan into build/fuzz/, against libcommon and the services' sources (all but main.c) compiled
+# with -DST_TESTING like the unit runner's; as archives, so that a target links only what it
+# calls. `make fuzz` runs each target for FUZZ_SECONDS (FUZZ=name runs one) on its seeds in
+# tests/fuzz/corpus/<name>/, keeping what it finds in build/fuzz/corpus/<name>/ and crashes in
+# build/fuzz/crashes/<name>/; `make fuzz-check` (part of `make test`) runs each FUZZ_RUNS times.
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_RUNS ?= 50000
+FUZZ_MAX_RUNS ?=
+FUZZ_DIR := build/fuzz
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -O1 -g $(WARN) $(FUZZ_SAN) \
+	-fsanitize=fuzzer-no-link -pthread -Ilibcommon/include -Ilibcommon/src -Iservices \
+	$(PKG_CFLAGS) -MMD -MP -DST_TESTING -DSTRATA_VERSION='"$(VERSION)"'
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
+FUZZ_LIBCOMMON := $(FUZZ_DIR)/libcommon.a
+FUZZ_SERVICES := $(FUZZ_DIR)/libservices.a
+
+.PHONY: fuzz fuzz-build fuzz-check
+# The targets' objects are kept (make would delete them as intermediates of the pattern rule).
+.SECONDARY: $(FUZZ_TARGETS:%=$(FUZZ_DIR)/obj/tests/fuzz/fuzz_%.o)
+
+$(FUZZ_DIR)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+
+$(FUZZ_LIBCOMMON): $(LIB_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
+	rm -f $@ && ar rcs $@ $^
+
+$(FUZZ_SERVICES): $(UNIT_SERVICE_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
+	rm -f $@ && ar rcs $@ $^
+
+$(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_%.o $(FUZZ_SERVICES) $(FUZZ_LIBCOMMON)
+	$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) -pthread -o $@ $< \
+		-Wl,--start-group $(FUZZ_SERVICES) $(FUZZ_LIBCOMMON) -Wl,--end-group $(LDLIBS)
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: fuzz-build
+	@FUZZ_MAX_RUNS=$(FUZZ_MAX_RUNS) tests/fuzz/run.sh time $(FUZZ_SECONDS) $(or $(FUZZ),$(FUZZ_TARGETS))
+
+fuzz-check: fuzz-build
+	@tests/fuzz/run.sh runs $(FUZZ_RUNS) $(or $(FUZZ),$(FUZZ_TARGETS))
+# ---- end of fuzzing ----
+
 fmt:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 

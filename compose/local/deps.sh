@@ -16,6 +16,9 @@ APT_PACKAGES=(
 	libcivetweb-dev libpq-dev libhiredis-dev libcjson-dev libcurl4-openssl-dev
 	librdkafka-dev libssl-dev libsodium-dev check libsubunit-dev
 	redis-server nginx openssl curl ca-certificates procps wrk clang-format
+	# `make fuzz` and the fuzz step of `make test`: clang and its libFuzzer and sanitizer
+	# runtimes (14 is Debian 12's clang).
+	clang libclang-rt-14-dev
 )
 
 # missing_apt_packages: prints each package of APT_PACKAGES (and the ones checked by what they

@@ -2,6 +2,9 @@
 # `make test` (and `make test-asan`) after the build: brings up what the tests need, runs the
 # unit and integration runners, and puts the machine back as it found it.
 #
+#   - first, before any server starts (they need none): every fuzz target of tests/fuzz/ for a
+#     bounded count of inputs under ASan/UBSan (`make fuzz-check`, FUZZ_RUNS each); a crash fails
+#     the run and prints its reproducer. Skipped when SUITE names one suite.
 #   - PostgreSQL, Redis, Kafka and nginx: started if they were not running, and then stopped at
 #     the end; a server that was already running is left running.
 #   - migrations and topics, as `make up` does.
@@ -173,8 +176,23 @@ run_runner() {
 	((rc == 0)) || note_failure "$label tests"
 }
 
+# run_fuzz_check: the fuzz targets, each for FUZZ_RUNS inputs from its seed corpus (make
+# fuzz-check builds them first when needed); the output also in $STRATA_LOG/fuzz-check.log.
+run_fuzz_check() {
+	local rc t0=$SECONDS
+	mkdir -p "$STRATA_LOG"
+	echo "== fuzz targets (make fuzz-check)"
+	set +e
+	make --no-print-directory fuzz-check 2>&1 | tee "$STRATA_LOG/fuzz-check.log"
+	rc=${PIPESTATUS[0]}
+	set -e
+	echo "== fuzz targets: exit $rc, $((SECONDS - t0)) s"
+	((rc == 0)) || note_failure "fuzz targets (reproducers above)"
+}
+
 main() {
 	local name
+	[[ -n "${SUITE:-}" ]] || run_fuzz_check
 	for name in "${INFRA_ALL[@]}"; do
 		infra_running "$name" || started_infra+=("$name")
 	done
