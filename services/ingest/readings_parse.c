@@ -315,6 +315,17 @@ out:
 	return rc;
 }
 
+/* True when the n bytes at p are only spaces and tabs (or none). Bounded by n: the body need
+ * not end in a NUL, so strspn could read past it. */
+static bool
+blank(const char *p, size_t n)
+{
+	for (size_t k = 0; k < n; k++)
+		if (p[k] != ' ' && p[k] != '\t')
+			return false;
+	return true;
+}
+
 static enum st_err
 parse_ndjson(const char *body, size_t len, size_t max, struct readings_batch *b)
 {
@@ -332,7 +343,7 @@ parse_ndjson(const char *body, size_t len, size_t max, struct readings_batch *b)
 		line++;
 		if (n > 0 && p[n - 1] == '\r')
 			n--;
-		if (n == 0 || strspn(p, " \t") >= n) { /* blank lines separate nothing */
+		if (blank(p, n)) { /* blank lines separate nothing */
 			p = e + 1;
 			continue;
 		}
