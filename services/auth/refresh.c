@@ -172,9 +172,7 @@ refresh_post(struct st_req *req, void *ctx)
 	if (status != 0)
 		return status;
 	auth_refresh_token_hash(token, hash);
-	rc = st_db_acquire(app->db, &conn);
-	if (rc == ST_OK)
-		rc = st_db_begin(conn);
+	rc = st_db_acquire_begin(app->db, &conn);
 	if (rc == ST_OK)
 		rc = st_db_query(conn,
 				 "SELECT r.id, r.family_id, r.user_id, r.revoked_at IS NOT NULL, "
