@@ -1,6 +1,7 @@
 /*
  * Tickers: a background thread that does one job now and again until it is told to stop, and
- * stops at once even in the middle of a long wait (the JWKS refresher, the revocation reader).
+ * stops at once even in the middle of a long wait (a service's loops, the JWKS refresher, the
+ * revocation reader).
  * The wait is on the monotonic clock, so a change of the wall clock moves no tick.
  */
 #ifndef STRATA_TICKER_H
