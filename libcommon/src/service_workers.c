@@ -82,13 +82,13 @@ service_loops_start(struct service_run *run)
 
 		lt->loop = &svc->loops[i];
 		lt->run = run;
-		st_log(ST_LOG_INFO, "loop", "started name=%s every_ms=%d", lt->loop->name,
-		       lt->loop->interval_ms);
 		if (st_ticker_create(loop_tick, lt, &lt->ticker) != ST_OK) {
 			st_log(ST_LOG_ERROR, "service", "cannot start loop name=%s",
 			       lt->loop->name);
 			return ST_ERR_INTERNAL;
 		}
+		st_log(ST_LOG_INFO, "loop", "started name=%s every_ms=%d", lt->loop->name,
+		       lt->loop->interval_ms);
 	}
 	return ST_OK;
 }
