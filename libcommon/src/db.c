@@ -702,6 +702,16 @@ st_db_begin(struct st_db_conn *conn)
 }
 
 enum st_err
+st_db_acquire_begin(struct st_db_pool *pool, struct st_db_conn **out)
+{
+	enum st_err rc = st_db_acquire(pool, out);
+
+	if (rc == ST_OK)
+		rc = st_db_begin(*out);
+	return rc;
+}
+
+enum st_err
 st_db_commit(struct st_db_conn *conn)
 {
 	return st_db_query(conn, "COMMIT", 0, NULL, NULL, NULL, 0);

@@ -100,6 +100,21 @@ kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value)
 }
 
 enum st_err
+kafka_new(rd_kafka_type_t type, rd_kafka_conf_t **conf, rd_kafka_t **out)
+{
+	char errstr[512];
+
+	*out = rd_kafka_new(type, *conf, errstr, sizeof(errstr));
+	if (*out == NULL) {
+		st_log(ST_LOG_ERROR, "kafka", "%s: %s",
+		       type == RD_KAFKA_CONSUMER ? "consumer" : "producer", errstr);
+		return ST_ERR_INVALID;
+	}
+	*conf = NULL; /* rd_kafka_new took it */
+	return ST_OK;
+}
+
+enum st_err
 kafka_conf_set_int(rd_kafka_conf_t *conf, const char *name, long value)
 {
 	char buf[32];

@@ -249,7 +249,6 @@ st_kafka_consumer_create(const struct st_kafka_consumer_conf *conf, struct st_ka
 	rd_kafka_conf_t *rconf = NULL;
 	rd_kafka_topic_partition_list_t *topics = NULL;
 	rd_kafka_resp_err_t err;
-	char errstr[512];
 	int session;
 	enum st_err rc;
 
@@ -296,15 +295,10 @@ st_kafka_consumer_create(const struct st_kafka_consumer_conf *conf, struct st_ka
 	if (rc == ST_OK)
 		rc = kafka_conf_set_int(rconf, "heartbeat.interval.ms",
 					session / 3 > 0 ? session / 3 : 1);
+	if (rc == ST_OK)
+		rc = kafka_new(RD_KAFKA_CONSUMER, &rconf, &c->rk);
 	if (rc != ST_OK)
 		goto out;
-	c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, rconf, errstr, sizeof(errstr));
-	if (c->rk == NULL) {
-		st_log(ST_LOG_ERROR, "kafka", "consumer: %s", errstr);
-		rc = ST_ERR_INVALID;
-		goto out;
-	}
-	rconf = NULL; /* rd_kafka_new took it */
 	/* Rebalances, errors and messages all come through rd_kafka_consumer_poll. */
 	rd_kafka_poll_set_consumer(c->rk);
 	topics = rd_kafka_topic_partition_list_new(1);

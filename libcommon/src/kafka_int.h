@@ -17,6 +17,11 @@
  */
 enum st_err kafka_conf_new(const char *brokers, const char *client_id, rd_kafka_conf_t **out);
 
+/* rd_kafka_new with *conf, which it takes over (*conf NULL then); logs librdkafka's reason
+ * ("consumer: ..." or "producer: ...") and returns ST_ERR_INVALID when it fails, *conf left
+ * to the caller. */
+enum st_err kafka_new(rd_kafka_type_t type, rd_kafka_conf_t **conf, rd_kafka_t **out);
+
 /* Sets one property; logs the property and librdkafka's reason and returns ST_ERR_INVALID
  * when it is refused. */
 enum st_err kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value);

@@ -88,7 +88,6 @@ st_kafka_producer_create(const struct st_kafka_conf *conf, struct st_kafka_produ
 {
 	struct st_kafka_producer *p = st_calloc(1, sizeof(*p));
 	rd_kafka_conf_t *rconf = NULL;
-	char errstr[512];
 	enum st_err rc;
 
 	*out = NULL;
@@ -134,15 +133,10 @@ st_kafka_producer_create(const struct st_kafka_conf *conf, struct st_kafka_produ
 		rc = kafka_conf_set(rconf, "partitioner", "murmur2_random");
 	if (rc == ST_OK)
 		rc = kafka_conf_set(rconf, "compression.codec", "lz4");
+	if (rc == ST_OK)
+		rc = kafka_new(RD_KAFKA_PRODUCER, &rconf, &p->rk);
 	if (rc != ST_OK)
 		goto out;
-	p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, rconf, errstr, sizeof(errstr));
-	if (p->rk == NULL) {
-		st_log(ST_LOG_ERROR, "kafka", "producer: %s", errstr);
-		rc = ST_ERR_INVALID;
-		goto out;
-	}
-	rconf = NULL; /* rd_kafka_new took it */
 	if (pthread_create(&p->poller, NULL, poller_main, p) != 0) {
 		st_log(ST_LOG_ERROR, "kafka", "producer: cannot start the poll thread");
 		rc = ST_ERR_INTERNAL;

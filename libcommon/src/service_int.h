@@ -10,12 +10,12 @@
 #include <stdatomic.h>
 
 #include "strata/service.h"
+#include "strata/ticker.h"
 
 struct loop_thread {
 	const struct st_loop *loop;
 	struct service_run *run;
-	pthread_t thread;
-	bool started;
+	struct st_ticker *ticker; /* NULL until started */
 };
 
 struct service_run {
@@ -28,9 +28,6 @@ struct service_run {
 	struct loop_thread *loops;            /* svc->nloops */
 	/* TRUSTED_PROXIES, for the server */
 	struct st_http_trusted *trusted_proxies;
-	pthread_mutex_t stop_lock;
-	pthread_cond_t stop_cond;
-	atomic_bool stopping;
 	bool initialized;
 };
 

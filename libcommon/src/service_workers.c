@@ -1,14 +1,12 @@
 /*
  * The service's workers besides the HTTP server: one Kafka consumer per entry of the consumer
  * table (each on its own thread, inside librdkafka's consumer group), and one thread per
- * background loop, woken early by shutdown through a condition variable.
+ * background loop (a ticker, woken early by shutdown).
  */
 #include "service_int.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "strata/log.h"
 
@@ -62,31 +60,13 @@ service_consumers_stop(struct service_run *run)
 	run->consumers = NULL;
 }
 
-static void *
-loop_main(void *arg)
+static int
+loop_tick(void *arg)
 {
 	struct loop_thread *lt = arg;
-	struct service_run *run = lt->run;
 
-	st_log(ST_LOG_INFO, "loop", "started name=%s every_ms=%d", lt->loop->name,
-	       lt->loop->interval_ms);
-	while (!atomic_load(&run->stopping)) {
-		struct timespec until;
-		int64_t ns;
-
-		lt->loop->fn(&run->app);
-		clock_gettime(CLOCK_REALTIME, &until);
-		ns = (int64_t)until.tv_nsec + (int64_t)lt->loop->interval_ms * 1000000;
-		until.tv_sec += (time_t)(ns / 1000000000);
-		until.tv_nsec = (long)(ns % 1000000000);
-		pthread_mutex_lock(&run->stop_lock);
-		while (!atomic_load(&run->stopping) &&
-		       pthread_cond_timedwait(&run->stop_cond, &run->stop_lock, &until) !=
-			       ETIMEDOUT)
-			;
-		pthread_mutex_unlock(&run->stop_lock);
-	}
-	return NULL;
+	lt->loop->fn(&lt->run->app);
+	return lt->loop->interval_ms;
 }
 
 enum st_err
@@ -94,8 +74,6 @@ service_loops_start(struct service_run *run)
 {
 	const struct st_service *svc = run->svc;
 
-	pthread_mutex_init(&run->stop_lock, NULL);
-	pthread_cond_init(&run->stop_cond, NULL);
 	if (svc->nloops == 0)
 		return ST_OK;
 	run->loops = st_calloc(svc->nloops, sizeof(*run->loops));
@@ -104,12 +82,13 @@ service_loops_start(struct service_run *run)
 
 		lt->loop = &svc->loops[i];
 		lt->run = run;
-		if (pthread_create(&lt->thread, NULL, loop_main, lt) != 0) {
+		if (st_ticker_create(loop_tick, lt, &lt->ticker) != ST_OK) {
 			st_log(ST_LOG_ERROR, "service", "cannot start loop name=%s",
 			       lt->loop->name);
 			return ST_ERR_INTERNAL;
 		}
-		lt->started = true;
+		st_log(ST_LOG_INFO, "loop", "started name=%s every_ms=%d", lt->loop->name,
+		       lt->loop->interval_ms);
 	}
 	return ST_OK;
 }
@@ -119,13 +98,8 @@ service_loops_stop(struct service_run *run)
 {
 	if (run->loops == NULL)
 		return;
-	pthread_mutex_lock(&run->stop_lock);
-	atomic_store(&run->stopping, true);
-	pthread_cond_broadcast(&run->stop_cond);
-	pthread_mutex_unlock(&run->stop_lock);
 	for (size_t i = 0; i < run->svc->nloops; i++)
-		if (run->loops[i].started)
-			pthread_join(run->loops[i].thread, NULL);
+		st_ticker_destroy(run->loops[i].ticker);
 	st_free(run->loops);
 	run->loops = NULL;
 }

@@ -151,6 +151,15 @@ caller(struct st_req *req, bool allow_key, int *status)
 	return p;
 }
 
+/* Logs a failed database call (what: "listing keys") with the server's message, and answers
+ * it as st_http_reply_db_error does. Returns the status. */
+static int
+db_failed(struct st_req *req, enum st_err rc, const char *what, const char *err)
+{
+	st_log(ST_LOG_ERROR, "apikeys", "%s failed: %s (%s)", what, st_err_str(rc), err);
+	return st_http_reply_db_error(req, rc, "auth");
+}
+
 /* Adds a nullable time column of row 0 to obj. */
 static void
 add_time(cJSON *obj, const char *name, const struct st_db_result *res, int row, int col)
@@ -257,9 +266,7 @@ apikeys_create(struct st_req *req, void *ctx)
 		rc = ST_OK;
 	}
 	if (rc != ST_OK) {
-		st_log(ST_LOG_ERROR, "apikeys", "storing a key failed: %s (%s)", st_err_str(rc),
-		       err);
-		status = st_http_reply_db_error(req, rc, "auth");
+		status = db_failed(req, rc, "storing a key", err);
 		goto out;
 	}
 	if (res == NULL || st_db_rows(res) == 0) {
@@ -373,9 +380,7 @@ apikeys_list(struct st_req *req, void *ctx)
 		goto out;
 	}
 	if (rc != ST_OK) {
-		st_log(ST_LOG_ERROR, "apikeys", "listing keys failed: %s (%s)", st_err_str(rc),
-		       err);
-		status = st_http_reply_db_error(req, rc, "auth");
+		status = db_failed(req, rc, "listing keys", err);
 		goto out;
 	}
 	rows = st_db_rows(res);
@@ -444,9 +449,7 @@ apikeys_delete(struct st_req *req, void *ctx)
 			2, params, &res, err, sizeof(err));
 	}
 	if (rc != ST_OK) {
-		st_log(ST_LOG_ERROR, "apikeys", "revoking a key failed: %s (%s)", st_err_str(rc),
-		       err);
-		status = st_http_reply_db_error(req, rc, "auth");
+		status = db_failed(req, rc, "revoking a key", err);
 		goto out;
 	}
 	if (st_db_rows(res) == 0) {
@@ -503,9 +506,7 @@ apikeys_verify_internal(struct st_req *req, void *ctx)
 	st_sha256_hex(key, strlen(key), hash);
 	rc = st_db_pool_query(app->db, verify_sql, 1, params, &res, err, sizeof(err));
 	if (rc != ST_OK) {
-		st_log(ST_LOG_ERROR, "apikeys", "verifying a key failed: %s (%s)", st_err_str(rc),
-		       err);
-		status = st_http_reply_db_error(req, rc, "auth");
+		status = db_failed(req, rc, "verifying a key", err);
 		goto out;
 	}
 	if (st_db_rows(res) == 0) {

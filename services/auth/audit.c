@@ -269,10 +269,7 @@ audit_write_batch(const struct st_kafka_rec *recs, size_t n, void *ctx)
 	size_t written = 0;
 	enum st_err rc;
 
-	rc = st_db_acquire(app->db, &conn);
-	if (rc != ST_OK)
-		goto out;
-	rc = st_db_begin(conn);
+	rc = st_db_acquire_begin(app->db, &conn);
 	if (rc != ST_OK)
 		goto out;
 	for (size_t i = 0; i < n && rc == ST_OK; i++) {

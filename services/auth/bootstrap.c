@@ -73,9 +73,7 @@ create(struct st_db_pool *db, const char *email, const char *hash, bool *created
 	*created = false;
 	st_uuid_v4(id, sizeof(id));
 	st_uuid_v4(event, sizeof(event));
-	rc = st_db_acquire(db, &conn);
-	if (rc == ST_OK)
-		rc = st_db_begin(conn);
+	rc = st_db_acquire_begin(db, &conn);
 	if (rc == ST_OK)
 		rc = st_db_query(conn,
 				 "INSERT INTO users (id, email, password_hash, name, roles) "

@@ -445,10 +445,7 @@ keys_ensure(struct st_app *app, struct auth_keys *keys, bool at_start)
 	const char *p_days[] = { days };
 	enum st_err rc;
 
-	rc = st_db_acquire(app->db, &conn);
-	if (rc != ST_OK)
-		goto out;
-	rc = st_db_begin(conn);
+	rc = st_db_acquire_begin(app->db, &conn);
 	if (rc != ST_OK)
 		goto out;
 	rc = exec(conn, "key lock", "SELECT pg_advisory_xact_lock($1::bigint)", 1, lock);

@@ -110,28 +110,30 @@ out:
 	return rc;
 }
 
-/* Reads {"refresh_token": "..."}; replies itself and returns the status when it is bad, else
- * 0 with *body (the caller deletes it) and *token borrowed from it. */
+/* Reads {"refresh_token": "..."} into the token's hash (auth_refresh_token_hash); replies
+ * itself and returns the status when the body is bad, else 0. */
 static int
-read_token_body(struct st_req *req, cJSON **body, const char **token)
+read_token_hash(struct st_req *req, char hash[65])
 {
 	static const char *const allowed[] = { "refresh_token", NULL };
 	struct st_json_errs errs;
+	cJSON *body = NULL;
+	const char *token = NULL;
 	int status;
 
-	*token = NULL;
-	status = st_http_body_json(req, body);
+	status = st_http_body_json(req, &body);
 	if (status != 0)
 		return status;
 	st_json_errs_init(&errs);
-	st_json_get_str(*body, "refresh_token", true, REFRESH_TOKEN_MAX, token, &errs);
-	st_json_reject_unknown(*body, allowed, &errs);
-	if (errs.total > 0) {
-		cJSON_Delete(*body);
-		*body = NULL;
-		return st_http_reply_invalid(req, 400, "the body is not a refresh request", &errs);
-	}
-	return 0;
+	st_json_get_str(body, "refresh_token", true, REFRESH_TOKEN_MAX, &token, &errs);
+	st_json_reject_unknown(body, allowed, &errs);
+	if (errs.total > 0)
+		status =
+			st_http_reply_invalid(req, 400, "the body is not a refresh request", &errs);
+	else
+		auth_refresh_token_hash(token, hash);
+	cJSON_Delete(body);
+	return status;
 }
 
 /* Revokes every live token of family on conn. */
@@ -159,8 +161,7 @@ refresh_post(struct st_req *req, void *ctx)
 	struct st_db_conn *conn = NULL;
 	struct st_db_result *res = NULL;
 	struct auth_user user;
-	cJSON *body = NULL, *out = NULL;
-	const char *token;
+	cJSON *out = NULL;
 	char hash[65], family[40], row_id[40], next[64], err[256];
 	char *access = NULL;
 	const char *p_hash[] = { hash };
@@ -168,13 +169,10 @@ refresh_post(struct st_req *req, void *ctx)
 	enum st_err rc;
 	int status;
 
-	status = read_token_body(req, &body, &token);
+	status = read_token_hash(req, hash);
 	if (status != 0)
 		return status;
-	auth_refresh_token_hash(token, hash);
-	rc = st_db_acquire(app->db, &conn);
-	if (rc == ST_OK)
-		rc = st_db_begin(conn);
+	rc = st_db_acquire_begin(app->db, &conn);
 	if (rc == ST_OK)
 		rc = st_db_query(conn,
 				 "SELECT r.id, r.family_id, r.user_id, r.revoked_at IS NOT NULL, "
@@ -250,7 +248,6 @@ refresh_post(struct st_req *req, void *ctx)
 out:
 	st_db_result_free(res);
 	st_db_release(app->db, conn); /* rolls back what was not committed */
-	cJSON_Delete(body);
 	cJSON_Delete(out);
 	st_free(access);
 	return status;
@@ -313,17 +310,14 @@ refresh_logout(struct st_req *req, void *ctx)
 {
 	struct st_app *app = ctx;
 	struct st_db_result *res = NULL;
-	cJSON *body = NULL;
-	const char *token;
 	char hash[65], err[256];
 	const char *p_hash[] = { hash };
 	enum st_err rc;
 	int status;
 
-	status = read_token_body(req, &body, &token);
+	status = read_token_hash(req, hash);
 	if (status != 0)
 		return status;
-	auth_refresh_token_hash(token, hash);
 	rc = st_db_pool_query(app->db,
 			      "UPDATE refresh_tokens SET revoked_at = now() WHERE family_id = "
 			      "(SELECT family_id FROM refresh_tokens WHERE token_hash = $1) "
@@ -344,6 +338,5 @@ refresh_logout(struct st_req *req, void *ctx)
 	status = st_http_reply_no_content(req);
 out:
 	st_db_result_free(res);
-	cJSON_Delete(body);
 	return status;
 }

@@ -444,9 +444,7 @@ auth_user_update(struct st_app *app, const char *sql, int nparams, const char *c
 	struct st_db_conn *conn = NULL;
 	enum st_err rc;
 
-	rc = st_db_acquire(app->db, &conn);
-	if (rc == ST_OK)
-		rc = st_db_begin(conn);
+	rc = st_db_acquire_begin(app->db, &conn);
 	if (rc == ST_OK)
 		rc = st_db_query(conn, sql, nparams, params, res, NULL, 0);
 	if (rc == ST_OK && st_db_rows(*res) == 0)

@@ -225,6 +225,18 @@ build_health(struct st_app *app, struct gateway *gw, bool detailed, char **body)
 	return all_ok ? 200 : 503;
 }
 
+/* Answers a health document (taking body over): not cached, Retry-After 5 unless 200. */
+static int
+reply_health(struct st_req *req, int status, char *body)
+{
+	if (status != 200)
+		st_http_add_header(req, "Retry-After", "5");
+	st_http_add_header(req, "Cache-Control", "no-store");
+	status = st_http_reply(req, status, "application/json", body, strlen(body));
+	st_free(body);
+	return status;
+}
+
 int
 health_get(struct st_req *req, void *ctx)
 {
@@ -244,12 +256,7 @@ health_get(struct st_req *req, void *ctx)
 	body = st_strdup(gw->health_body);
 	status = gw->health_status;
 	pthread_mutex_unlock(&gw->health_lock);
-	if (status != 200)
-		st_http_add_header(req, "Retry-After", "5");
-	st_http_add_header(req, "Cache-Control", "no-store");
-	status = st_http_reply(req, status, "application/json", body, strlen(body));
-	st_free(body);
-	return status;
+	return reply_health(req, status, body);
 }
 
 int
@@ -259,10 +266,5 @@ health_detailed(struct st_req *req, void *ctx)
 	char *body = NULL;
 	int status = build_health(app, app->state, true, &body);
 
-	if (status != 200)
-		st_http_add_header(req, "Retry-After", "5");
-	st_http_add_header(req, "Cache-Control", "no-store");
-	status = st_http_reply(req, status, "application/json", body, strlen(body));
-	st_free(body);
-	return status;
+	return reply_health(req, status, body);
 }

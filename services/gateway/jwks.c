@@ -28,6 +28,7 @@
 #include "strata/json.h"
 #include "strata/jwt.h"
 #include "strata/log.h"
+#include "strata/ticker.h"
 
 #define JWKS_KEYS_MAX   16
 #define JWKS_RETRY_S    5 /* refetch period while no key is loaded */
@@ -45,14 +46,9 @@ struct gw_jwks {
 	pthread_rwlock_t lock; /* guards keys and nkeys; verifiers take a reference to a key */
 	struct jwks_key keys[JWKS_KEYS_MAX];
 	size_t nkeys;
-	pthread_mutex_t fetch_lock; /* one fetch at a time; guards last_kid_fetch_ms */
-	int64_t last_kid_fetch_ms;  /* monotonic; the last refetch for an unknown kid */
-	/* the refresher thread */
-	pthread_mutex_t stop_lock;
-	pthread_cond_t stop_cond; /* on CLOCK_MONOTONIC */
-	bool stopping;
-	bool started;
-	pthread_t thread;
+	pthread_mutex_t fetch_lock;  /* one fetch at a time; guards last_kid_fetch_ms */
+	int64_t last_kid_fetch_ms;   /* monotonic; the last refetch for an unknown kid */
+	struct st_ticker *refresher; /* NULL without an HTTP client */
 };
 
 const char *
@@ -264,53 +260,29 @@ fetch_locked(struct gw_jwks *ks)
 }
 
 /* The refresher: at once, then every refresh_s (every JWKS_RETRY_S while no key is held). */
-static void *
-refresher_main(void *arg)
+static int
+refresher_tick(void *arg)
 {
 	struct gw_jwks *ks = arg;
-	struct timespec until;
 
-	pthread_mutex_lock(&ks->stop_lock);
-	while (!ks->stopping) {
-		int wait_s;
-
-		pthread_mutex_unlock(&ks->stop_lock);
-		fetch_locked(ks);
-		wait_s = gw_jwks_count(ks) == 0 ? JWKS_RETRY_S : ks->conf.refresh_s;
-		pthread_mutex_lock(&ks->stop_lock);
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_sec += wait_s;
-		while (!ks->stopping &&
-		       pthread_cond_timedwait(&ks->stop_cond, &ks->stop_lock, &until) != ETIMEDOUT)
-			;
-	}
-	pthread_mutex_unlock(&ks->stop_lock);
-	return NULL;
+	fetch_locked(ks);
+	return (gw_jwks_count(ks) == 0 ? JWKS_RETRY_S : ks->conf.refresh_s) * 1000;
 }
 
 enum st_err
 gw_jwks_create(const struct gw_jwks_conf *conf, struct gw_jwks **out)
 {
 	struct gw_jwks *ks = st_calloc(1, sizeof(*ks));
-	pthread_condattr_t attr;
 
 	ks->conf = *conf;
 	pthread_rwlock_init(&ks->lock, NULL);
 	pthread_mutex_init(&ks->fetch_lock, NULL);
-	pthread_mutex_init(&ks->stop_lock, NULL);
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&ks->stop_cond, &attr);
-	pthread_condattr_destroy(&attr);
 	ks->last_kid_fetch_ms = st_now_mono_ms() - (int64_t)conf->unknown_kid_min_s * 1000;
-	if (conf->httpc != NULL) {
-		if (pthread_create(&ks->thread, NULL, refresher_main, ks) != 0) {
-			st_log(ST_LOG_ERROR, "jwks", "cannot start the refresher thread");
-			gw_jwks_destroy(ks);
-			*out = NULL;
-			return ST_ERR_INTERNAL;
-		}
-		ks->started = true;
+	if (conf->httpc != NULL && st_ticker_create(refresher_tick, ks, &ks->refresher) != ST_OK) {
+		st_log(ST_LOG_ERROR, "jwks", "cannot start the refresher thread");
+		gw_jwks_destroy(ks);
+		*out = NULL;
+		return ST_ERR_INTERNAL;
 	}
 	*out = ks;
 	return ST_OK;
@@ -321,16 +293,8 @@ gw_jwks_destroy(struct gw_jwks *ks)
 {
 	if (ks == NULL)
 		return;
-	if (ks->started) {
-		pthread_mutex_lock(&ks->stop_lock);
-		ks->stopping = true;
-		pthread_cond_signal(&ks->stop_cond);
-		pthread_mutex_unlock(&ks->stop_lock);
-		pthread_join(ks->thread, NULL);
-	}
+	st_ticker_destroy(ks->refresher);
 	keys_free(ks->keys, ks->nkeys);
-	pthread_cond_destroy(&ks->stop_cond);
-	pthread_mutex_destroy(&ks->stop_lock);
 	pthread_mutex_destroy(&ks->fetch_lock);
 	pthread_rwlock_destroy(&ks->lock);
 	st_free(ks);

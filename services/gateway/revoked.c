@@ -26,6 +26,7 @@
 #include "strata/log.h"
 #include "strata/metrics.h"
 #include "strata/redis.h"
+#include "strata/ticker.h"
 
 #define POLL_MS    1000
 #define READ_MAX   1000 /* entries an XREAD asks for */
@@ -50,10 +51,7 @@ struct gw_revoked {
 	struct st_redis *redis; /* NULL: no thread */
 	char last_id[STREAM_ID];
 	struct st_metric *learned, *evictions;
-	pthread_mutex_t stop_lock;
-	pthread_cond_t stop_cond; /* on CLOCK_MONOTONIC */
-	bool stopping, started;
-	pthread_t thread;
+	struct st_ticker *reader; /* NULL: no Redis */
 };
 
 static uint64_t
@@ -160,15 +158,6 @@ gw_revoked_new(size_t cap)
 	r->slots = st_calloc(size, sizeof(*r->slots));
 	r->mask = size - 1;
 	pthread_mutex_init(&r->mu, NULL);
-	pthread_mutex_init(&r->stop_lock, NULL);
-	{
-		pthread_condattr_t attr;
-
-		pthread_condattr_init(&attr);
-		pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-		pthread_cond_init(&r->stop_cond, &attr);
-		pthread_condattr_destroy(&attr);
-	}
 	st_strlcpy(r->last_id, "0", sizeof(r->last_id));
 	return r;
 }
@@ -322,27 +311,11 @@ poll_stream(struct gw_revoked *r)
 	}
 }
 
-static void *
-reader_main(void *arg)
+static int
+reader_tick(void *arg)
 {
-	struct gw_revoked *r = arg;
-	struct timespec until;
-
-	pthread_mutex_lock(&r->stop_lock);
-	while (!r->stopping) {
-		pthread_mutex_unlock(&r->stop_lock);
-		poll_stream(r);
-		pthread_mutex_lock(&r->stop_lock);
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_nsec += (long)POLL_MS * 1000000L;
-		until.tv_sec += until.tv_nsec / 1000000000L;
-		until.tv_nsec %= 1000000000L;
-		while (!r->stopping &&
-		       pthread_cond_timedwait(&r->stop_cond, &r->stop_lock, &until) != ETIMEDOUT)
-			;
-	}
-	pthread_mutex_unlock(&r->stop_lock);
-	return NULL;
+	poll_stream(arg);
+	return POLL_MS;
 }
 
 enum st_err
@@ -361,13 +334,10 @@ gw_revoked_create(struct st_app *app, size_t cap, struct gw_revoked **out)
 			"Revocations forgotten before their token expired (the set was full)",
 			NULL);
 	}
-	if (r->redis != NULL) {
-		if (pthread_create(&r->thread, NULL, reader_main, r) != 0) {
-			st_log(ST_LOG_ERROR, "revoked", "cannot start the revocation reader");
-			gw_revoked_destroy(r);
-			return ST_ERR_INTERNAL;
-		}
-		r->started = true;
+	if (r->redis != NULL && st_ticker_create(reader_tick, r, &r->reader) != ST_OK) {
+		st_log(ST_LOG_ERROR, "revoked", "cannot start the revocation reader");
+		gw_revoked_destroy(r);
+		return ST_ERR_INTERNAL;
 	}
 	*out = r;
 	return ST_OK;
@@ -378,15 +348,7 @@ gw_revoked_destroy(struct gw_revoked *r)
 {
 	if (r == NULL)
 		return;
-	if (r->started) {
-		pthread_mutex_lock(&r->stop_lock);
-		r->stopping = true;
-		pthread_cond_signal(&r->stop_cond);
-		pthread_mutex_unlock(&r->stop_lock);
-		pthread_join(r->thread, NULL);
-	}
-	pthread_cond_destroy(&r->stop_cond);
-	pthread_mutex_destroy(&r->stop_lock);
+	st_ticker_destroy(r->reader);
 	pthread_mutex_destroy(&r->mu);
 	st_free(r->heap);
 	st_free(r->slots);

@@ -25,8 +25,9 @@ enum st_err
 ingest_session_publish(struct st_app *app, const char *session_id, const char *type, cJSON *data,
 		       const char *device, const char *command)
 {
+	static const char *const topics[] = { INGEST_TOPIC_SESSIONS, INGEST_TOPIC_COMMANDS };
 	struct st_kafka_msg msgs[2];
-	char *docs[2] = { NULL, NULL };
+	char *docs[2] = { NULL, NULL }; /* the event, then the command (if any) to topics[i] */
 	size_t n = 0;
 	enum st_err rc = ST_OK;
 
@@ -55,18 +56,12 @@ ingest_session_publish(struct st_app *app, const char *session_id, const char *t
 		goto out;
 	}
 	memset(msgs, 0, sizeof(msgs));
-	msgs[n].topic = INGEST_TOPIC_SESSIONS;
-	msgs[n].key = session_id;
-	msgs[n].key_len = strlen(session_id);
-	msgs[n].value = docs[0];
-	msgs[n].value_len = strlen(docs[0]);
-	n++;
-	if (docs[1] != NULL) {
-		msgs[n].topic = INGEST_TOPIC_COMMANDS;
+	for (size_t i = 0; i < ST_ARRAY_LEN(docs) && docs[i] != NULL; i++) {
+		msgs[n].topic = topics[i];
 		msgs[n].key = session_id;
 		msgs[n].key_len = strlen(session_id);
-		msgs[n].value = docs[1];
-		msgs[n].value_len = strlen(docs[1]);
+		msgs[n].value = docs[i];
+		msgs[n].value_len = strlen(docs[i]);
 		n++;
 	}
 	rc = st_kafka_produce_batch(app->kafka, msgs, n);

@@ -407,8 +407,27 @@ struct readings_filter {
 	char to[24];   /* exclusive; "" for none */
 	char channel[READINGS_CHANNEL_MAX + 1]; /* "" for all */
 };
-/* Reads from, to and channel; replies 400 itself (and returns it) when one is bad, else 0. */
-int readings_filter_parse(struct st_req *req, struct readings_filter *f);
+/* clang-format off */
+/* Microseconds since the epoch ($n, int8) as a timestamptz, exactly. */
+#define READINGS_TS_OF(n) "('epoch'::timestamptz + $" #n "::int8 * interval '1 microsecond')"
+/* The WHERE clause of a filtered read, on the parameters readings_filter_params fills. */
+#define READINGS_FILTER_SQL \
+	"session_id = $1::uuid " \
+	"AND ($2::int8 IS NULL OR ts >= " READINGS_TS_OF(2) ") " \
+	"AND ($3::int8 IS NULL OR ts < " READINGS_TS_OF(3) ") " \
+	"AND ($4::text IS NULL OR channel = $4) "
+/* clang-format on */
+/* Checks that the caller may read the session of the path's {id} (INGEST_READ, into *s),
+ * then reads from, to and channel into *f. Replies itself (and returns the status) on a
+ * refusal or a bad parameter, else 0. */
+int readings_filter_parse(struct st_req *req, struct st_app *app, struct ingest_session_ref *s,
+			  struct readings_filter *f);
+/* $1..$4 of READINGS_FILTER_SQL: the session, then from, to and channel (NULL for none).
+ * Borrowed from s and f. */
+void readings_filter_params(const struct ingest_session_ref *s, const struct readings_filter *f,
+			    const char *params[4]);
+/* Replies 400 "bad query parameters" with detail for the one query parameter param. */
+int readings_reply_bad_query(struct st_req *req, const char *param, const char *detail);
 
 /* Handlers (readings_post.c, readings_query.c, readings_export.c). */
 int readings_post(struct st_req *req, void *ctx);

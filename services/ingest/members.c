@@ -91,10 +91,7 @@ member_change(struct st_app *app, const char *id, const char *user, const char *
 	int result = -1;
 
 	*out = NULL;
-	*rc = st_db_acquire(app->db, &conn);
-	if (*rc != ST_OK)
-		goto out;
-	*rc = st_db_begin(conn);
+	*rc = st_db_acquire_begin(app->db, &conn);
 	if (*rc == ST_OK)
 		*rc = st_db_query(conn, "SELECT 1 FROM projects WHERE id = $1::uuid FOR UPDATE", 1,
 				  p2, NULL, NULL, 0);

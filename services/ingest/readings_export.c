@@ -26,17 +26,9 @@
 
 static atomic_int exports_running;
 
-#define TS_OF(n) "('epoch'::timestamptz + $" #n "::int8 * interval '1 microsecond')"
-
 static const char declare_sql[] = "DECLARE readings_export NO SCROLL CURSOR FOR "
 				  "SELECT ts, channel, value FROM readings "
-				  "WHERE session_id = $1::uuid "
-				  "AND ($2::int8 IS NULL OR ts >= " TS_OF(
-					  2) ") "
-					     "AND ($3::int8 IS NULL OR ts < " TS_OF(
-						     3) ") "
-							"AND ($4::text IS NULL OR channel = $4) "
-							"ORDER BY ts, channel";
+				  "WHERE " READINGS_FILTER_SQL "ORDER BY ts, channel";
 
 struct out {
 	char buf[OUT_CHUNK + 256];
@@ -140,20 +132,12 @@ readings_export(struct st_req *req, void *ctx)
 	enum st_err rc;
 	int status;
 
-	status = ingest_session_access(req, app, st_http_param(req, "id"), INGEST_READ, &s);
-	if (status != 0)
-		return status;
-	status = readings_filter_parse(req, &f);
+	status = readings_filter_parse(req, app, &s, &f);
 	if (status != 0)
 		return status;
 	if (st_http_query(req, "format", fmt, sizeof(fmt)) && strcmp(fmt, "csv") != 0 &&
-	    strcmp(fmt, "ndjson") != 0) {
-		struct st_json_errs errs;
-
-		st_json_errs_init(&errs);
-		st_json_errs_add(&errs, "format", "must be csv or ndjson");
-		return st_http_reply_invalid(req, 400, "bad query parameters", &errs);
-	}
+	    strcmp(fmt, "ndjson") != 0)
+		return readings_reply_bad_query(req, "format", "must be csv or ndjson");
 	if (atomic_fetch_add(&exports_running, 1) >=
 	    (int)st_config_int(app->config, "INGEST_EXPORTS_MAX")) {
 		atomic_fetch_sub(&exports_running, 1);
@@ -164,10 +148,9 @@ readings_export(struct st_req *req, void *ctx)
 	if (rc == ST_OK)
 		rc = st_db_query(conn, "BEGIN READ ONLY", 0, NULL, NULL, NULL, 0);
 	if (rc == ST_OK) {
-		const char *params[] = { s.id, f.from[0] != '\0' ? f.from : NULL,
-					 f.to[0] != '\0' ? f.to : NULL,
-					 f.channel[0] != '\0' ? f.channel : NULL };
+		const char *params[4];
 
+		readings_filter_params(&s, &f, params);
 		rc = st_db_query(conn, declare_sql, 4, params, NULL, NULL, 0);
 	}
 	if (rc == ST_OK)

@@ -15,20 +15,13 @@
 #define LIMIT_DEFAULT 50
 #define LIMIT_MAX     1000
 
-/* Microseconds since the epoch, exactly, both ways. */
-#define TS_OF(n) "('epoch'::timestamptz + $" #n "::int8 * interval '1 microsecond')"
-
+/* clang-format off */
 static const char page_sql[] =
 	"SELECT (extract(epoch FROM ts) * 1000000)::int8, channel, value FROM readings "
-	"WHERE session_id = $1::uuid "
-	"AND ($2::int8 IS NULL OR ts >= " TS_OF(
-		2) ") "
-		   "AND ($3::int8 IS NULL OR ts < " TS_OF(
-			   3) ") "
-			      "AND ($4::text IS NULL OR channel = $4) "
-			      "AND ($5::int8 IS NULL OR (ts, channel) > (" TS_OF(
-				      5) ", $6::text)) "
-					 "ORDER BY ts, channel LIMIT $7::int";
+	"WHERE " READINGS_FILTER_SQL
+	"AND ($5::int8 IS NULL OR (ts, channel) > (" READINGS_TS_OF(5) ", $6::text)) "
+	"ORDER BY ts, channel LIMIT $7::int";
+/* clang-format on */
 
 /* A query parameter into buf: true when given; a value too long for buf is an error, never a
  * filter silently dropped. */
@@ -43,13 +36,38 @@ query_param(struct st_req *req, const char *name, char *buf, size_t cap, struct 
 }
 
 int
-readings_filter_parse(struct st_req *req, struct readings_filter *f)
+readings_reply_bad_query(struct st_req *req, const char *param, const char *detail)
+{
+	struct st_json_errs errs;
+
+	st_json_errs_init(&errs);
+	st_json_errs_add(&errs, param, "%s", detail);
+	return st_http_reply_invalid(req, 400, "bad query parameters", &errs);
+}
+
+void
+readings_filter_params(const struct ingest_session_ref *s, const struct readings_filter *f,
+		       const char *params[4])
+{
+	params[0] = s->id;
+	params[1] = f->from[0] != '\0' ? f->from : NULL;
+	params[2] = f->to[0] != '\0' ? f->to : NULL;
+	params[3] = f->channel[0] != '\0' ? f->channel : NULL;
+}
+
+int
+readings_filter_parse(struct st_req *req, struct st_app *app, struct ingest_session_ref *s,
+		      struct readings_filter *f)
 {
 	struct st_json_errs errs;
 	char buf[256];
 	int64_t us;
+	int status;
 
 	memset(f, 0, sizeof(*f));
+	status = ingest_session_access(req, app, st_http_param(req, "id"), INGEST_READ, s);
+	if (status != 0)
+		return status;
 	st_json_errs_init(&errs);
 	if (query_param(req, "from", buf, sizeof(buf), &errs)) {
 		if (readings_parse_time(buf, strlen(buf), &us))
@@ -120,10 +138,7 @@ readings_get(struct st_req *req, void *ctx)
 	enum st_err rc;
 	int status, rows;
 
-	status = ingest_session_access(req, app, st_http_param(req, "id"), INGEST_READ, &s);
-	if (status != 0)
-		return status;
-	status = readings_filter_parse(req, &f);
+	status = readings_filter_parse(req, app, &s, &f);
 	if (status != 0)
 		return status;
 	if (st_http_query(req, "limit", buf, sizeof(buf))) {
@@ -131,33 +146,25 @@ readings_get(struct st_req *req, void *ctx)
 
 		limit = strtol(buf, &end, 10);
 		if (end == buf || *end != '\0' || limit < 1 || limit > LIMIT_MAX) {
-			struct st_json_errs errs;
+			char detail[48];
 
-			st_json_errs_init(&errs);
-			st_json_errs_add(&errs, "limit", "must be an integer from 1 to %d",
-					 LIMIT_MAX);
-			return st_http_reply_invalid(req, 400, "bad query parameters", &errs);
+			snprintf(detail, sizeof(detail), "must be an integer from 1 to %d",
+				 LIMIT_MAX);
+			return readings_reply_bad_query(req, "limit", detail);
 		}
 	}
 	rc = st_http_query_get(req, "cursor", buf, sizeof(buf));
 	if (rc == ST_ERR_TOO_LARGE ||
-	    (rc == ST_OK && !cursor_decode(buf, cur_ts, sizeof(cur_ts), cur_ch, sizeof(cur_ch)))) {
-		struct st_json_errs errs;
-
-		st_json_errs_init(&errs);
-		st_json_errs_add(&errs, "cursor", "is not a cursor this API gave");
-		return st_http_reply_invalid(req, 400, "bad query parameters", &errs);
-	}
+	    (rc == ST_OK && !cursor_decode(buf, cur_ts, sizeof(cur_ts), cur_ch, sizeof(cur_ch))))
+		return readings_reply_bad_query(req, "cursor", "is not a cursor this API gave");
 	snprintf(limit_s, sizeof(limit_s), "%ld", limit + 1);
 	{
-		const char *params[] = { s.id,
-					 f.from[0] != '\0' ? f.from : NULL,
-					 f.to[0] != '\0' ? f.to : NULL,
-					 f.channel[0] != '\0' ? f.channel : NULL,
-					 cur_ts[0] != '\0' ? cur_ts : NULL,
-					 cur_ts[0] != '\0' ? cur_ch : NULL,
-					 limit_s };
+		const char *params[7];
 
+		readings_filter_params(&s, &f, params);
+		params[4] = cur_ts[0] != '\0' ? cur_ts : NULL;
+		params[5] = cur_ts[0] != '\0' ? cur_ch : NULL;
+		params[6] = limit_s;
 		rc = st_db_pool_query(app->db, page_sql, 7, params, &res, NULL, 0);
 	}
 	if (rc != ST_OK)

@@ -132,10 +132,7 @@ store(struct st_app *app, const struct ingest_session_ref *ref, const struct ing
 
 	snprintf(nrows, sizeof(nrows), "%zu", r->n);
 	snprintf(score_s, sizeof(score_s), "%.17g", score);
-	rc = st_db_acquire(app->db, &conn);
-	if (rc != ST_OK)
-		goto out;
-	rc = st_db_begin(conn);
+	rc = st_db_acquire_begin(app->db, &conn);
 	if (rc != ST_OK)
 		goto out;
 	{

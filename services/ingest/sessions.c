@@ -141,10 +141,8 @@ publish_commit_reply(struct st_req *req, struct st_app *app, struct st_db_conn *
 static int
 begin(struct st_req *req, struct st_app *app, struct st_db_conn **conn)
 {
-	enum st_err rc = st_db_acquire(app->db, conn);
+	enum st_err rc = st_db_acquire_begin(app->db, conn);
 
-	if (rc == ST_OK)
-		rc = st_db_begin(*conn);
 	return rc == ST_OK ? 0 : st_http_reply_db_error(req, rc, "ingest");
 }
 

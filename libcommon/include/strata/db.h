@@ -80,6 +80,10 @@ enum st_err st_db_pool_query(struct st_db_pool *pool, const char *sql, int npara
 
 /* BEGIN, COMMIT and ROLLBACK on a checked-out connection. */
 enum st_err st_db_begin(struct st_db_conn *conn);
+/* st_db_acquire, then BEGIN on the connection. *out is the connection whenever the checkout
+ * succeeded, BEGIN's failure included: release it always (a transaction left open is rolled
+ * back there). */
+enum st_err st_db_acquire_begin(struct st_db_pool *pool, struct st_db_conn **out);
 enum st_err st_db_commit(struct st_db_conn *conn);
 enum st_err st_db_rollback(struct st_db_conn *conn);
 
