@@ -178,10 +178,9 @@ int sessions_create(struct st_req *req, void *ctx);
 int sessions_list(struct st_req *req, void *ctx);
 int sessions_get(struct st_req *req, void *ctx);
 int sessions_patch(struct st_req *req, void *ctx);
-int sessions_start(struct st_req *req, void *ctx);
-int sessions_stop(struct st_req *req, void *ctx);
-int sessions_complete(struct st_req *req, void *ctx);
-int sessions_fail(struct st_req *req, void *ctx);
+/* POST /api/v1/sessions/{id}/<action>: the action is the route's last segment (start, stop,
+ * complete, fail), one handler for the four. */
+int sessions_act(struct st_req *req, void *ctx);
 
 #define INGEST_TOPIC_SESSIONS "strata.sessions"
 #define INGEST_TOPIC_COMMANDS "strata.session-commands"
@@ -243,6 +242,8 @@ bool ingest_session_move(enum ingest_action action, enum ingest_status from,
 void ingest_session_from_array(enum ingest_action action, char *buf, size_t cap);
 /* "start", "stop", "complete", "fail". */
 const char *ingest_action_name(enum ingest_action action);
+/* The action named name ("start", ...): false for any other name. */
+bool ingest_action_parse(const char *name, enum ingest_action *out);
 
 /* Validation helpers shared by the resource files' field tables (resources_validate.c). */
 

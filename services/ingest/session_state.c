@@ -90,6 +90,17 @@ ingest_action_name(enum ingest_action action)
 }
 
 bool
+ingest_action_parse(const char *name, enum ingest_action *out)
+{
+	for (size_t i = 0; i < ST_ARRAY_LEN(action_names); i++)
+		if (strcmp(name, action_names[i]) == 0) {
+			*out = (enum ingest_action)i;
+			return true;
+		}
+	return false;
+}
+
+bool
 ingest_session_move(enum ingest_action action, enum ingest_status from, struct ingest_move *out)
 {
 	for (size_t i = 0; i < ST_ARRAY_LEN(table); i++)

@@ -379,25 +379,13 @@ out:
 }
 
 int
-sessions_start(struct st_req *req, void *ctx)
+sessions_act(struct st_req *req, void *ctx)
 {
-	return session_move(req, ctx, INGEST_ACTION_START);
-}
+	const char *slash = strrchr(st_http_path(req), '/');
+	enum ingest_action action;
 
-int
-sessions_stop(struct st_req *req, void *ctx)
-{
-	return session_move(req, ctx, INGEST_ACTION_STOP);
-}
-
-int
-sessions_complete(struct st_req *req, void *ctx)
-{
-	return session_move(req, ctx, INGEST_ACTION_COMPLETE);
-}
-
-int
-sessions_fail(struct st_req *req, void *ctx)
-{
-	return session_move(req, ctx, INGEST_ACTION_FAIL);
+	/* The route table only sends the four action paths here. */
+	if (slash == NULL || !ingest_action_parse(slash + 1, &action))
+		return st_http_reply_problem(req, 404, "no such action");
+	return session_move(req, ctx, action);
 }

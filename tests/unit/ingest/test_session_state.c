@@ -113,6 +113,20 @@ START_TEST(names_round_trip)
 }
 END_TEST
 
+START_TEST(actions_parse_from_their_names)
+{
+	static const char *const bad[] = { "", "Start", "starts", "stop ", "pause", "complete/" };
+	enum ingest_action a;
+
+	for (int i = 0; i < INGEST_ACTION_COUNT; i++) {
+		ck_assert(ingest_action_parse(ingest_action_name((enum ingest_action)i), &a));
+		ck_assert_int_eq(a, i);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(!ingest_action_parse(bad[i], &a), "%s", bad[i]);
+}
+END_TEST
+
 Suite *
 session_state_suite(void)
 {
@@ -124,6 +138,7 @@ session_state_suite(void)
 	tcase_add_test(tc, events_and_commands);
 	tcase_add_test(tc, guard_arrays);
 	tcase_add_test(tc, names_round_trip);
+	tcase_add_test(tc, actions_parse_from_their_names);
 	suite_add_tcase(s, tc);
 	return s;
 }
