@@ -11,9 +11,12 @@
 #ifndef STRATA_TEST_FLOOD_H
 #define STRATA_TEST_FLOOD_H
 
+#include <check.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "strata/core.h"
 
 #define FLOOD_STEPS 15 /* 2^15 = 32768 names */
 #define FLOOD_LEN   (1 + 3 * FLOOD_STEPS)
@@ -98,6 +101,58 @@ flood_fnv64(const char *s)
 	for (; *s != '\0'; s++)
 		h = (h ^ (unsigned char)*s) * 1099511628211ull;
 	return h;
+}
+
+/* Asserts that the first rows names of f (after prefix) are distinct and share the low 16 bits
+ * of the old hash fnv (flood_fnv32_wide or flood_fnv64), sampling every 997th against the
+ * first. */
+static inline void
+flood_assert_collide(const struct flood *f, char prefix, unsigned rows,
+		     uint64_t (*fnv)(const char *))
+{
+	char a[FLOOD_LEN + 1], z[FLOOD_LEN + 1];
+
+	flood_name(f, prefix, 0, a);
+	for (unsigned i = 1; i < rows; i += 997) {
+		flood_name(f, prefix, i, z);
+		ck_assert_str_ne(a, z);
+		ck_assert(((fnv(a) ^ fnv(z)) & 0xffff) == 0);
+	}
+}
+
+static inline uint64_t
+flood_fnv32_wide(const char *s)
+{
+	return flood_fnv32(s);
+}
+
+/* The fastest of three runs of parse over body, in microseconds: the run least disturbed by
+ * the rest of the machine. parse asserts what it parsed itself. */
+static inline int64_t
+flood_best_us(void (*parse)(const char *body, size_t len), const char *body, size_t len)
+{
+	int64_t best = INT64_MAX;
+
+	for (int k = 0; k < 3; k++) {
+		int64_t t0 = st_now_mono_us(), t;
+
+		parse(body, len);
+		t = st_now_mono_us() - t0;
+		best = t < best ? t : best;
+	}
+	return best;
+}
+
+/* Asserts that the crafted input costs at most a small factor more than the ordinary one. */
+static inline void
+flood_assert_alike(void (*parse)(const char *body, size_t len), const char *crafted, size_t clen,
+		   const char *ordinary, size_t olen)
+{
+	int64_t to = flood_best_us(parse, ordinary, olen);
+	int64_t tc = flood_best_us(parse, crafted, clen);
+
+	ck_assert_msg(tc < 5 * to + 20000, "crafted %lld us, ordinary %lld us", (long long)tc,
+		      (long long)to);
 }
 
 #endif
